@@ -1,0 +1,51 @@
+import { Context } from '@temporalio/activity';
+import type { InstanceDriver, InstanceKind, InstanceSpec } from '../../drivers/instance-driver';
+import { plumb, unplumb } from '../../host/bridge-plumbing';
+import { permanentOnKnown } from '../failures';
+
+export interface HostDeps {
+  hostId: string;
+  drivers: Partial<Record<InstanceKind, InstanceDriver>>;
+}
+
+// Host-side activities, served on `host-<hostId>` only: one side effect each, all idempotent.
+export function createHostActivities({ hostId, drivers }: HostDeps) {
+  const driverFor = (kind: InstanceKind): InstanceDriver => {
+    const driver = drivers[kind];
+    if (!driver) throw new Error(`host ${hostId} has no ${kind} driver`);
+    return driver;
+  };
+
+  return {
+    async ensureImage(spec: InstanceSpec): Promise<void> {
+      await permanentOnKnown(() => driverFor(spec.kind).ensureImage(spec, (detail) => Context.current().heartbeat(detail)));
+    },
+
+    async createInstance(spec: InstanceSpec): Promise<void> {
+      await permanentOnKnown(() => driverFor(spec.kind).create(spec));
+    },
+
+    async startInstance(spec: InstanceSpec): Promise<void> {
+      await driverFor(spec.kind).start(spec.instanceId);
+    },
+
+    async plumbNetwork(spec: InstanceSpec): Promise<void> {
+      if (spec.kind !== 'docker') return; // VMs get their NIC from the domain definition.
+      const status = await driverFor('docker').inspect(spec.instanceId);
+      if (!status.running || !status.pid) throw new Error(`container for ${spec.instanceId} is not running`);
+      await plumb({ instanceId: spec.instanceId, pid: status.pid, ...spec.network });
+    },
+
+    /** Removes the instance and its plumbing; finding nothing is success. */
+    async destroyInstance(spec: Pick<InstanceSpec, 'instanceId' | 'kind'>): Promise<void> {
+      await driverFor(spec.kind).destroy(spec.instanceId);
+      await unplumb(spec.instanceId);
+    },
+
+    async inspectInstance(spec: Pick<InstanceSpec, 'instanceId' | 'kind'>) {
+      return driverFor(spec.kind).inspect(spec.instanceId);
+    },
+  };
+}
+
+export type HostActivities = ReturnType<typeof createHostActivities>;

@@ -1,0 +1,40 @@
+import express from 'express';
+import client from 'prom-client';
+import { authenticate } from './auth';
+import { errorHandler, sendProblem } from './problem';
+import { instanceRoutes } from './routes/instances';
+import { catalogRoutes } from './routes/catalog';
+import { openapi } from './openapi';
+import type { Deps } from './start-operation';
+import type { Logger } from '../lib/logger';
+
+export function createApp(deps: Deps, log: Logger): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const requests = new client.Histogram({
+    name: 'vcloud_api_request_seconds', help: 'API request duration', labelNames: ['method', 'route', 'status'], registers: [registry],
+  });
+  app.use((req, res, next) => {
+    const end = requests.startTimer();
+    res.on('finish', () => end({ method: req.method, route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
+    next();
+  });
+  app.use(express.json({ limit: '256kb' }));
+
+  app.get('/healthz', (_req, res) => {
+    deps.db.raw('select 1').then(() => res.json({ ok: true }), () => sendProblem(res, 503, 'Service Unavailable', 'database unreachable'));
+  });
+  app.get('/openapi.json', (_req, res) => res.json(openapi));
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+
+  app.use('/v1', authenticate(deps.db));
+  app.use(instanceRoutes(deps));
+  app.use(catalogRoutes(deps));
+  app.use((req, res) => sendProblem(res, 404, 'Not Found', `no route for ${req.method} ${req.path}`));
+  app.use(errorHandler(log));
+  return app;
+}

@@ -1,0 +1,41 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import type { ZodError } from 'zod';
+import { AppError, ValidationError } from '../lib/errors';
+import type { Logger } from '../lib/logger';
+
+export interface FieldError { path: string; message: string }
+
+export function sendProblem(res: Response, status: number, title: string, detail: string, extra: Record<string, unknown> = {}): void {
+  res.status(status).type('application/problem+json').send(JSON.stringify({
+    type: `https://vcloud.invalid/problems/${status}`, title, status, detail, ...extra,
+  }));
+}
+
+/** Every field zod rejected, unknown keys included, as `{path, message}`. */
+export function fieldErrors(error: ZodError): FieldError[] {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: [...issue.path, key].join('.'), message: 'unknown field' }));
+    }
+    return [{ path: issue.path.join('.') || '(body)', message: issue.message }];
+  });
+}
+
+export function validationError(error: ZodError): ValidationError {
+  const errors = fieldErrors(error);
+  return new ValidationError(`invalid request: ${errors.map((e) => e.path).join(', ')}`, errors);
+}
+
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    if (err instanceof AppError) return sendProblem(res, err.status, err.title, err.message, err.extra);
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e?.type === 'entity.parse.failed') return sendProblem(res, 400, 'Bad Request', 'the body is not valid JSON');
+    if (e?.type === 'entity.too.large') return sendProblem(res, 413, 'Payload Too Large', 'the body is too large');
+    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+      return sendProblem(res, e.status, 'Bad Request', e.message ?? 'bad request');
+    }
+    log.error({ err }, 'unhandled error');
+    return sendProblem(res, 500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');
+  };
+}

@@ -1,0 +1,25 @@
+import { Router } from 'express';
+import { asyncRoute } from '../async-route';
+import { currentUser, requireAdmin } from '../auth';
+import { hostView, imageView } from '../views';
+import { listZones } from '../../db/zones';
+import { listImages } from '../../db/images';
+import { listHosts } from '../../db/hosts';
+import type { Deps } from '../start-operation';
+
+export function catalogRoutes({ db }: Deps): Router {
+  const router = Router();
+  router.get('/v1/zones', asyncRoute(async (req, res) => {
+    currentUser(req);
+    res.json({ items: await listZones(db) });
+  }));
+  router.get('/v1/images', asyncRoute(async (req, res) => {
+    currentUser(req);
+    res.json({ items: (await listImages(db)).map(imageView) });
+  }));
+  router.get('/v1/hosts', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    res.json({ items: (await listHosts(db)).map(hostView) });
+  }));
+  return router;
+}

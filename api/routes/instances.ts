@@ -1,0 +1,124 @@
+import { Router } from 'express';
+import crypto from 'node:crypto';
+import { asyncRoute } from '../async-route';
+import { currentUser } from '../auth';
+import { createInstanceBody, uuidParam } from '../schemas';
+import { validationError } from '../problem';
+import { startOperation, type Deps } from '../start-operation';
+import { instanceView, operationView } from '../views';
+import { getZone } from '../../db/zones';
+import { getImage } from '../../db/images';
+import { getHost } from '../../db/hosts';
+import { getInstance, insertInstance, listInstances, lockInstance, setInstanceState, type InstanceRow } from '../../db/instances';
+import { getOperation } from '../../db/operations';
+import { AppError, NotFoundError, ValidationError } from '../../lib/errors';
+import { inCidr } from '../../lib/net';
+import type { User } from '../../db/users';
+
+const notFound = (id: string) => new NotFoundError(`instance ${id} not found`);
+
+/** Another user's instance is a 404, not a 403: its existence is not theirs to learn. */
+export async function visibleInstance(deps: Deps, user: User, id: string): Promise<InstanceRow> {
+  if (!uuidParam.safeParse(id).success) throw notFound(id);
+  const instance = await getInstance(deps.db, id);
+  if (!instance || (user.role !== 'admin' && instance.owner_id !== user.id)) throw notFound(id);
+  return instance;
+}
+
+export function instanceRoutes(deps: Deps): Router {
+  const { db, config } = deps;
+  const router = Router();
+  const opView = (op: { id: string; workflowId: string }, type: string, instanceId: string) => operationView({
+    id: op.id, type, workflow_id: op.workflowId, state: 'running', instance_id: instanceId, host_id: null, image_id: null,
+    requested_by: null, error: null, progress: null, result: null, created_at: new Date(), finished_at: null,
+  }, config.temporalUiUrl, config.temporalNamespace);
+
+  router.post('/v1/instances', asyncRoute(async (req, res) => {
+    const user = currentUser(req);
+    const parsed = createInstanceBody.safeParse(req.body);
+    if (!parsed.success) throw validationError(parsed.error);
+    const body = parsed.data;
+    const adminOnly = (['host', 'ip'] as const).filter((f) => body[f] !== undefined);
+    if (adminOnly.length && user.role !== 'admin') {
+      throw new AppError(403, 'Forbidden', `only an admin may name ${adminOnly.join(' and ')}`,
+        { errors: adminOnly.map((path) => ({ path, message: 'admin only' })) });
+    }
+    const zone = await getZone(db, body.zone);
+    if (!zone) throw new AppError(404, 'Not Found', `zone ${body.zone} not found`, { errors: [{ path: 'zone', message: 'unknown zone' }] });
+    const image = await getImage(db, body.image);
+    if (!image) throw new AppError(404, 'Not Found', `image ${body.image} not found`, { errors: [{ path: 'image', message: 'unknown image' }] });
+    const wanted = body.kind === 'docker' ? 'docker' : 'tgz';
+    if (image.kind !== wanted || image.state !== 'ready') {
+      throw new ValidationError(`image ${image.name} is a ${image.kind} image; a ${body.kind} instance needs a ready ${wanted} image`,
+        [{ path: 'image', message: `must be a ${wanted} image` }]);
+    }
+    if (body.ip && !inCidr(body.ip, zone.subnet)) {
+      throw new ValidationError(`address ${body.ip} is not in zone ${zone.id} (${zone.subnet})`, [{ path: 'ip', message: 'not in the zone subnet' }]);
+    }
+    if (body.host) {
+      const host = await getHost(db, body.host);
+      if (!host || host.zone_id !== zone.id) {
+        throw new ValidationError(`host ${body.host} is not in zone ${zone.id}`, [{ path: 'host', message: 'not a host of the zone' }]);
+      }
+    }
+    const instanceId = crypto.randomUUID();
+    const answer = await startOperation(deps, {
+      userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['create', body],
+      type: 'create', workflowType: 'createInstance', workflowId: () => `instance-${instanceId}-create`, zone: zone.id,
+      write: async (trx) => {
+        const row = await insertInstance(trx, {
+          id: instanceId, name: body.name, owner_id: user.id, zone_id: zone.id, kind: body.kind, app: body.app ?? null,
+          image_id: image.id, vcpus: body.vcpus, memory_mb: body.memoryMb, disk_gb: body.diskGb ?? 1,
+          requested_host_id: body.host ?? null, requested_ip: body.ip ?? null,
+        });
+        return { instanceId, body: (op) => ({ instance: instanceView(row, image.name), operation: opView(op, 'create', instanceId) }) };
+      },
+      workflowArgs: ({ operationId }) => [{ instanceId, operationId, hostScheduleToStartSeconds: config.hostScheduleToStartSeconds }],
+    });
+    res.status(answer.status).json(answer.body);
+  }));
+
+  router.get('/v1/instances', asyncRoute(async (req, res) => {
+    const user = currentUser(req);
+    const rows = await listInstances(db, { ownerId: user.role === 'admin' ? undefined : user.id, includeDeleted: req.query.all === 'true' });
+    res.json({ items: rows.map((r) => instanceView(r)) });
+  }));
+
+  router.get('/v1/instances/:id', asyncRoute(async (req, res) => {
+    res.json(instanceView(await visibleInstance(deps, currentUser(req), req.params.id)));
+  }));
+
+  router.delete('/v1/instances/:id', asyncRoute(async (req, res) => {
+    const user = currentUser(req);
+    const instance = await visibleInstance(deps, user, req.params.id);
+    if (instance.state === 'deleted') throw notFound(instance.id);
+    let generation = 0;
+    const answer = await startOperation(deps, {
+      userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['delete', instance.id],
+      type: 'delete', workflowType: 'deleteInstance', instanceId: instance.id, zone: instance.zone_id,
+      // The first delete is instance-<id>-delete; a retry after a failed one gets its own id.
+      workflowId: () => (generation === 0 ? `instance-${instance.id}-delete` : `instance-${instance.id}-delete-${generation + 1}`),
+      write: async (trx) => {
+        const locked = await lockInstance(trx, instance.id);
+        if (!locked || locked.state === 'deleted') throw notFound(instance.id);
+        generation = Number((await trx('operations').where({ instance_id: instance.id, type: 'delete' }).count('* as n'))[0].n);
+        await setInstanceState(trx, instance.id, 'deleting');
+        return { body: (op) => ({ instance: instanceView({ ...locked, state: 'deleting' }), operation: opView(op, 'delete', instance.id) }) };
+      },
+      workflowArgs: ({ operationId }) => [{ instanceId: instance.id, operationId, hostScheduleToStartSeconds: config.hostScheduleToStartSeconds }],
+    });
+    res.status(answer.status).json(answer.body);
+  }));
+
+  router.get('/v1/operations/:id', asyncRoute(async (req, res) => {
+    const user = currentUser(req);
+    const id = req.params.id;
+    const op = uuidParam.safeParse(id).success ? await getOperation(db, id) : undefined;
+    let mine = op !== undefined && (user.role === 'admin' || op.requested_by === user.id);
+    if (op && !mine && op.instance_id) mine = (await getInstance(db, op.instance_id))?.owner_id === user.id;
+    if (!op || !mine) throw new NotFoundError(`operation ${id} not found`);
+    res.json(operationView(op, config.temporalUiUrl, config.temporalNamespace));
+  }));
+
+  return router;
+}

@@ -1,0 +1,30 @@
+import type { InstanceRow } from '../db/instances';
+import type { OperationRow } from '../db/operations';
+import type { HostRow } from '../db/hosts';
+import type { ImageRow } from '../db/images';
+
+export const instanceView = (i: InstanceRow, imageName?: string) => ({
+  id: i.id, name: i.name, hostname: i.hostname, ownerId: i.owner_id, zone: i.zone_id, kind: i.kind,
+  image: imageName ?? i.image_id, imageId: i.image_id, vcpus: i.vcpus, memoryMb: i.memory_mb, diskGb: i.disk_gb,
+  app: i.app, hostId: i.host_id, hostName: i.host_id, ip: i.ip, mac: i.mac, cpuset: i.cpuset, state: i.state,
+  failure: i.failure, createdAt: i.created_at, updatedAt: i.updated_at,
+});
+
+export const operationView = (o: OperationRow, temporalUiUrl: string, namespace: string) => ({
+  id: o.id, type: o.type, state: o.state, instanceId: o.instance_id, hostId: o.host_id, imageId: o.image_id,
+  workflowId: o.workflow_id,
+  temporalUiUrl: `${temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(o.workflow_id)}`,
+  error: o.error ?? undefined, progress: o.progress ?? undefined, result: o.result ?? undefined,
+  createdAt: o.created_at, finishedAt: o.finished_at,
+});
+
+export const hostView = (h: HostRow) => ({
+  id: h.id, name: h.id, zone: h.zone_id, state: h.state, vcpus: h.vcpus, memoryMb: h.memory_mb, diskGb: h.disk_gb,
+  usedVcpus: h.used_vcpus, usedMemoryMb: h.used_memory_mb, usedDiskGb: h.used_disk_gb,
+  kinds: h.kinds, numa: h.numa, lastHeartbeatAt: h.last_heartbeat_at,
+});
+
+export const imageView = (i: ImageRow) => ({
+  id: i.id, name: i.name, kind: i.kind, location: i.location, digest: i.digest,
+  sizeBytes: i.size_bytes === null ? null : Number(i.size_bytes), boot: i.boot, sourceImageId: i.source_image_id ?? undefined, state: i.state,
+});

@@ -1,0 +1,47 @@
+import type { Db } from './connection';
+
+export interface NumaNode { id: number; cpus: number[]; memoryMb: number }
+export interface HostRow {
+  id: string; zone_id: string; state: string; vcpus: number; memory_mb: number; disk_gb: number;
+  used_vcpus: number; used_memory_mb: number; used_disk_gb: number; numa: { nodes: NumaNode[] };
+  kinds: string[]; last_heartbeat_at: Date | null;
+}
+export interface HostRegistration {
+  id: string; zoneId: string; vcpus: number; memoryMb: number; diskGb: number;
+  numa: { nodes: NumaNode[] }; kinds: string[];
+}
+
+// bigint columns come back as strings from pg.
+export function toHostRow(row: Record<string, unknown>): HostRow {
+  return {
+    ...(row as unknown as HostRow),
+    memory_mb: Number(row.memory_mb), disk_gb: Number(row.disk_gb),
+    used_memory_mb: Number(row.used_memory_mb), used_disk_gb: Number(row.used_disk_gb),
+  };
+}
+
+/** The agent's own registration: capacity and topology are the machine's; state stays the operator's. */
+export async function upsertHost(db: Db, h: HostRegistration): Promise<void> {
+  await db('hosts')
+    .insert({
+      id: h.id, zone_id: h.zoneId, vcpus: h.vcpus, memory_mb: h.memoryMb, disk_gb: h.diskGb,
+      numa: JSON.stringify(h.numa), kinds: h.kinds, last_heartbeat_at: db.fn.now(),
+    })
+    .onConflict('id')
+    .merge(['zone_id', 'vcpus', 'memory_mb', 'disk_gb', 'numa', 'kinds', 'last_heartbeat_at']);
+}
+
+export async function heartbeat(db: Db, hostId: string): Promise<void> {
+  await db('hosts').where({ id: hostId }).update({ last_heartbeat_at: db.fn.now() });
+}
+
+export async function listHosts(db: Db, zoneId?: string): Promise<HostRow[]> {
+  const q = db('hosts').orderBy('id');
+  if (zoneId) q.where({ zone_id: zoneId });
+  return (await q.select('*')).map(toHostRow);
+}
+
+export async function getHost(db: Db, id: string): Promise<HostRow | undefined> {
+  const row = await db('hosts').where({ id }).first();
+  return row ? toHostRow(row) : undefined;
+}

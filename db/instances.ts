@@ -1,0 +1,53 @@
+import type { Db } from './connection';
+import { ConflictError, isUniqueViolation } from '../lib/errors';
+
+export type InstanceState = 'pending' | 'provisioning' | 'running' | 'stopped' | 'paused' | 'migrating' | 'deleting' | 'deleted' | 'failed';
+export interface InstanceRow {
+  id: string; name: string; owner_id: string; zone_id: string; host_id: string | null; kind: 'docker' | 'kvm';
+  app: string | null; image_id: string; vcpus: number; memory_mb: number; disk_gb: number; cpuset: number[] | null;
+  ip: string | null; mac: string | null; hostname: string | null; requested_host_id: string | null;
+  requested_ip: string | null; state: InstanceState; failure: string | null; generation: number;
+  created_at: Date; updated_at: Date;
+}
+
+export async function insertInstance(db: Db, row: Pick<InstanceRow, 'id' | 'name' | 'owner_id' | 'zone_id' | 'kind' | 'app' |
+  'image_id' | 'vcpus' | 'memory_mb' | 'disk_gb' | 'requested_host_id' | 'requested_ip'>): Promise<InstanceRow> {
+  try {
+    const [inserted] = await db('instances').insert(row).returning('*');
+    return inserted;
+  } catch (err) {
+    if (isUniqueViolation(err, 'instances_live_name_unique')) {
+      throw new ConflictError(`an instance named ${row.name} already exists in zone ${row.zone_id}`);
+    }
+    throw err;
+  }
+}
+
+export async function getInstance(db: Db, id: string): Promise<InstanceRow | undefined> {
+  return db('instances').where({ id }).first();
+}
+
+/** Row lock: every mutating operation takes it before it inserts its operation row. */
+export async function lockInstance(db: Db, id: string): Promise<InstanceRow | undefined> {
+  return db('instances').where({ id }).forUpdate().first();
+}
+
+export async function listInstances(db: Db, filter: { ownerId?: string; includeDeleted?: boolean }): Promise<InstanceRow[]> {
+  const q = db('instances').orderBy('created_at', 'desc');
+  if (filter.ownerId) q.where({ owner_id: filter.ownerId });
+  if (!filter.includeDeleted) q.whereNot({ state: 'deleted' });
+  return q.select('*');
+}
+
+export async function setInstanceState(db: Db, id: string, state: InstanceState, failure: string | null = null): Promise<void> {
+  await db('instances').where({ id }).update({ state, failure, updated_at: db.fn.now() });
+}
+
+/** Instances on a host that occupy CPUs, for cpuset choice and usage checks. */
+export async function cpuUsageOnHost(db: Db, hostId: string, exceptInstanceId: string): Promise<Map<number, number>> {
+  const rows: { cpuset: number[] | null }[] = await db('instances')
+    .where({ host_id: hostId }).whereNot({ id: exceptInstanceId }).whereNotNull('cpuset').select('cpuset');
+  const usage = new Map<number, number>();
+  for (const r of rows) for (const cpu of r.cpuset ?? []) usage.set(cpu, (usage.get(cpu) ?? 0) + 1);
+  return usage;
+}

@@ -1,0 +1,31 @@
+import crypto from 'node:crypto';
+import type { Db } from './connection';
+
+export type Role = 'admin' | 'user';
+export interface User { id: string; name: string; role: Role }
+
+export const hashToken = (token: string): string => crypto.createHash('sha256').update(token).digest('hex');
+
+export async function createUser(db: Db, name: string, role: Role): Promise<User> {
+  const [row] = await db('users').insert({ name, role }).returning(['id', 'name', 'role']);
+  return row;
+}
+
+export async function findUserByName(db: Db, name: string): Promise<User | undefined> {
+  return db('users').where({ name }).first(['id', 'name', 'role']);
+}
+
+/** Returns the token once; only its hash is stored. */
+export async function issueToken(db: Db, userId: string): Promise<{ id: string; token: string }> {
+  const token = `vc_${crypto.randomBytes(24).toString('base64url')}`;
+  const [row] = await db('api_tokens').insert({ user_id: userId, token_hash: hashToken(token) }).returning('id');
+  return { id: row.id, token };
+}
+
+export async function userForToken(db: Db, token: string): Promise<User | undefined> {
+  return db('api_tokens as t')
+    .join('users as u', 'u.id', 't.user_id')
+    .where({ 't.token_hash': hashToken(token) })
+    .whereNull('t.revoked_at')
+    .first(['u.id', 'u.name', 'u.role']);
+}

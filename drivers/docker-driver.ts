@@ -1,0 +1,127 @@
+import Docker from 'dockerode';
+import { buildContainerOptions, pullReference } from './docker-options';
+import {
+  INSTANCE_LABEL, instanceResourceName, PermanentDriverError,
+  type InstanceDriver, type InstanceSpec, type InstanceStatus,
+} from './instance-driver';
+
+const statusCode = (err: unknown): number | undefined => (err as { statusCode?: number })?.statusCode;
+
+export class DockerDriver implements InstanceDriver {
+  readonly kind = 'docker' as const;
+  private readonly docker: Docker;
+
+  constructor(socketPath: string) {
+    this.docker = new Docker({ socketPath });
+  }
+
+  async probe() {
+    const v = await this.docker.version();
+    return { version: v.Version };
+  }
+
+  async ensureImage(spec: InstanceSpec, onProgress?: (detail: string) => void): Promise<void> {
+    const ref = pullReference(spec.image.location, spec.image.digest);
+    try {
+      await this.docker.getImage(ref).inspect();
+      return;
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.pull(ref);
+    } catch (err) {
+      if (statusCode(err) === 404 || /not found|manifest unknown/i.test(String((err as Error).message))) {
+        throw new PermanentDriverError(`image ${ref} is not in the registry`);
+      }
+      throw err;
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(stream, (err: Error | null) => {
+        if (!err) return resolve();
+        if (/not found|manifest unknown/i.test(err.message)) reject(new PermanentDriverError(`image ${ref} is not in the registry`));
+        else reject(err);
+      }, (event: { status?: string }) => onProgress?.(event.status ?? ''));
+    });
+  }
+
+  async create(spec: InstanceSpec): Promise<void> {
+    const options = buildContainerOptions(spec);
+    const existing = await this.inspect(spec.instanceId);
+    if (existing.exists) {
+      if (existing.labels?.[INSTANCE_LABEL] !== spec.instanceId) {
+        throw new PermanentDriverError(`container ${options.name} exists but is not labelled for ${spec.instanceId}`);
+      }
+      return;
+    }
+    try {
+      await this.docker.createContainer(options);
+    } catch (err) {
+      if (statusCode(err) === 409) return; // created by an earlier attempt of this same activity
+      if (statusCode(err) === 404) throw new PermanentDriverError(`image ${options.Image} is not on this host`);
+      throw err;
+    }
+  }
+
+  async start(instanceId: string): Promise<void> {
+    const status = await this.inspect(instanceId);
+    if (status.running) return;
+    await this.container(instanceId).start().catch((err) => { if (statusCode(err) !== 304) throw err; });
+  }
+
+  async stop(instanceId: string): Promise<void> {
+    await this.container(instanceId).stop({ t: 10 }).catch((err) => { if (statusCode(err) !== 304) throw err; });
+  }
+
+  async pause(instanceId: string): Promise<void> {
+    const status = await this.inspect(instanceId);
+    if (!status.paused) await this.container(instanceId).pause();
+  }
+
+  async resume(instanceId: string): Promise<void> {
+    const status = await this.inspect(instanceId);
+    if (status.paused) await this.container(instanceId).unpause();
+  }
+
+  async destroy(instanceId: string): Promise<void> {
+    try {
+      await this.container(instanceId).remove({ force: true, v: true });
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
+  }
+
+  async resize(instanceId: string, size: { vcpus: number; memoryMb: number; cpuset: number[] }): Promise<void> {
+    const bytes = size.memoryMb * 1024 * 1024;
+    await this.container(instanceId).update({ CpusetCpus: size.cpuset.join(','), Memory: bytes, MemorySwap: bytes });
+  }
+
+  async inspect(instanceId: string): Promise<InstanceStatus> {
+    try {
+      const info = await this.container(instanceId).inspect();
+      return {
+        exists: true, running: info.State.Running, paused: info.State.Paused, state: info.State.Status,
+        pid: info.State.Pid || undefined, cpuset: info.HostConfig.CpusetCpus, memoryBytes: info.HostConfig.Memory,
+        labels: info.Config.Labels ?? {},
+      };
+    } catch (err) {
+      if (statusCode(err) === 404) return { exists: false, running: false, paused: false, state: 'absent' };
+      throw err;
+    }
+  }
+
+  async list(): Promise<string[]> {
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [INSTANCE_LABEL] } });
+    return containers.map((c) => c.Labels[INSTANCE_LABEL]).filter((id): id is string => Boolean(id));
+  }
+
+  async stats(instanceId: string) {
+    const s = await this.container(instanceId).stats({ stream: false });
+    return { cpuNanos: s.cpu_stats.cpu_usage.total_usage, memoryBytes: s.memory_stats.usage ?? 0 };
+  }
+
+  private container(instanceId: string) {
+    return this.docker.getContainer(instanceResourceName(instanceId));
+  }
+}

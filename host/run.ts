@@ -1,0 +1,13 @@
+import { execFile } from 'node:child_process';
+
+/** Runs a program with an argument array (never a shell string); rejects with its stderr. */
+export function run(file: string, args: string[], timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) {
+        const message = `${file} ${args.join(' ')}: ${String(stderr || err.message).trim()}`;
+        reject(Object.assign(new Error(message), { stderr: String(stderr) }));
+      } else resolve(String(stdout));
+    });
+  });
+}

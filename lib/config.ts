@@ -1,0 +1,43 @@
+import path from 'node:path';
+
+// Every setting the processes read, with its default. The README lists the same table.
+const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
+const num = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new Error(`${name} must be a number, got ${raw}`);
+  return value;
+};
+
+// Compiled code runs from dist/lib, two levels below the project root.
+export const projectRoot = path.resolve(__dirname, '..', '..');
+
+export function loadConfig() {
+  const dataDir = env('VCLOUD_DATA_DIR', path.join(projectRoot, '.data'));
+  return {
+    dataDir,
+    databaseUrl: env('VCLOUD_DATABASE_URL', 'postgres://vcloud:vcloud@127.0.0.1:5432/vcloud'),
+    temporalAddress: env('VCLOUD_TEMPORAL_ADDRESS', '127.0.0.1:7233'),
+    temporalNamespace: env('VCLOUD_TEMPORAL_NAMESPACE', 'default'),
+    temporalUiUrl: env('VCLOUD_TEMPORAL_UI_URL', 'http://127.0.0.1:8233'),
+    controlQueue: env('VCLOUD_CONTROL_QUEUE', 'vcloud-control'),
+    apiHost: env('VCLOUD_API_HOST', '127.0.0.1'),
+    apiPort: num('VCLOUD_API_PORT', 8080),
+    registry: env('VCLOUD_REGISTRY', '127.0.0.1:5000'),
+    hostId: env('VCLOUD_HOST_ID', 'local-1'),
+    hostZone: env('VCLOUD_HOST_ZONE', 'default'),
+    dockerSocket: env('VCLOUD_DOCKER_SOCKET', '/var/run/docker.sock'),
+    libvirtUri: env('VCLOUD_LIBVIRT_URI', 'qemu:///system'),
+    heartbeatSeconds: num('VCLOUD_HEARTBEAT_SECONDS', 5),
+    hostScheduleToStartSeconds: num('VCLOUD_HOST_SCHEDULE_TO_START_SECONDS', 30),
+    cpuAllocationRatio: num('VCLOUD_CPU_ALLOCATION_RATIO', 4),
+    memoryAllocationRatio: num('VCLOUD_MEMORY_ALLOCATION_RATIO', 1),
+    logLevel: env('VCLOUD_LOG_LEVEL', 'info'),
+  };
+}
+
+export type Config = ReturnType<typeof loadConfig>;
+
+/** Each host's agent serves its own queue; workflows address a host through it. */
+export const hostQueue = (hostId: string): string => `host-${hostId}`;

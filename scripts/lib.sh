@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Shared service preparation for `npm run up` and `npm test`. Every step is idempotent:
+# it checks first and only installs or starts what is missing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DATA="${VCLOUD_DATA_DIR:-$ROOT/.data}"
+TOOLS="$ROOT/.tools"
+LOGS="$DATA/logs"
+PIDS="$DATA/pids"
+mkdir -p "$DATA" "$LOGS" "$PIDS" "$TOOLS/bin"
+export PATH="$TOOLS/bin:$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
+
+PG_USER="${VCLOUD_PG_USER:-vcloud}"
+PG_PASSWORD="${VCLOUD_PG_PASSWORD:-vcloud}"
+PG_DB="${VCLOUD_PG_DATABASE:-vcloud}"
+TEMPORAL_PORT="${VCLOUD_TEMPORAL_PORT:-7233}"
+TEMPORAL_UI_PORT="${VCLOUD_TEMPORAL_UI_PORT:-8233}"
+REGISTRY_ADDR="${VCLOUD_REGISTRY:-127.0.0.1:5000}"
+SEARCH_ATTRIBUTES=(VcInstanceId VcHostId VcZone VcOperation)
+
+APT_PACKAGES=(docker.io docker-registry postgresql libvirt-daemon-system libvirt-dev qemu-system-x86
+  qemu-utils busybox-static iproute2 iputils-ping fping e2fsprogs linux-image-amd64 cpio kmod
+  curl ca-certificates util-linux procps)
+
+log() { printf '[vcloud] %s\n' "$*" >&2; }
+
+# Starts a command in the background with its own log and pid file, unless its pid is alive.
+start_bg() {
+  local name="$1"; shift
+  local pidfile="$PIDS/$name.pid"
+  if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+}
+
+# Stops what start_bg started, by pid only.
+stop_bg() {
+  local name="$1" pidfile="$PIDS/$1.pid"
+  [[ -f "$pidfile" ]] || return 0
+  local pid; pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+wait_for() {
+  local what="$1" tries="$2"; shift 2
+  for _ in $(seq 1 "$tries"); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 1
+  done
+  log "timed out waiting for $what"; return 1
+}
+
+install_packages() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$LOGS/apt.log" 2>&1 ||
+      { tail -40 "$LOGS/apt.log"; return 1; }
+  fi
+}
+
+install_node_modules() {
+  if [[ ! -d "$ROOT/node_modules" || "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]]; then
+    log "npm ci"
+    (cd "$ROOT" && npm ci --no-audit --no-fund >"$LOGS/npm-ci.log" 2>&1) || { tail -40 "$LOGS/npm-ci.log"; return 1; }
+  fi
+}
+
+install_temporal() {
+  if command -v temporal >/dev/null 2>&1; then return 0; fi
+  command -v go >/dev/null || { log "go is not installed"; return 1; }
+  local tag
+  for tag in v1.5.1 v1.4.1 v1.3.0; do
+    log "go install github.com/temporalio/cli/cmd/temporal@$tag"
+    if GOBIN="$TOOLS/bin" go install "github.com/temporalio/cli/cmd/temporal@$tag" >"$LOGS/go-install.log" 2>&1; then return 0; fi
+    tail -20 "$LOGS/go-install.log" >&2
+  done
+  return 1
+}
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1; }
+
+start_postgres() {
+  local ver; ver="$(basename "$(dirname "$(pg_bin)")")"
+  if ! pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -q "^$ver main$"; then
+    pg_createcluster "$ver" main >/dev/null
+  fi
+  if ! pg_lsclusters -h | awk -v v="$ver" '$1==v && $2=="main" {print $4}' | grep -q online; then
+    log "starting PostgreSQL $ver"
+    pg_ctlcluster "$ver" main start
+  fi
+  wait_for postgres 30 su postgres -c "psql -Atqc 'select 1'"
+  su postgres -c "psql -Atqc \"select 1 from pg_roles where rolname='$PG_USER'\"" | grep -q 1 ||
+    su postgres -c "psql -qc \"create role $PG_USER login superuser password '$PG_PASSWORD'\""
+}
+
+ensure_database() {
+  local db="$1"
+  su postgres -c "psql -Atqc \"select 1 from pg_database where datname='$db'\"" | grep -q 1 ||
+    su postgres -c "psql -qc 'create database $db owner $PG_USER'"
+}
+
+temporal_ready() { temporal operator namespace describe default --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null 2>&1; }
+
+start_temporal() {
+  if ! temporal_ready; then
+    log "starting the Temporal dev server (UI on :$TEMPORAL_UI_PORT)"
+    start_bg temporal temporal server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
+      --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DATA/temporal.db" --log-level warn
+    wait_for temporal 90 temporal_ready
+  fi
+  local existing; existing="$(temporal operator search-attribute list --address "127.0.0.1:$TEMPORAL_PORT" 2>/dev/null || true)"
+  for sa in "${SEARCH_ATTRIBUTES[@]}"; do
+    grep -qw "$sa" <<<"$existing" ||
+      temporal operator search-attribute create --name "$sa" --type Keyword --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null
+  done
+}
+
+# Debian ships /dev/kvm as root:kvm 0660; some machines come with 0600, which makes libvirt
+# re-probe QEMU on every define (about 30 s each).
+ensure_kvm_device() {
+  [[ -e /dev/kvm ]] || return 0
+  getent group kvm >/dev/null && chgrp kvm /dev/kvm 2>/dev/null || true
+  chmod 0660 /dev/kvm 2>/dev/null || true
+}
+
+start_dockerd() {
+  local sock="${1:-/var/run/docker.sock}" root="${2:-/var/lib/docker}" name="${3:-dockerd}" execroot="${4:-/var/run/docker}"
+  if DOCKER_HOST="unix://$sock" docker info >/dev/null 2>&1; then return 0; fi
+  log "starting $name on $sock"
+  mkdir -p "$root"
+  start_bg "$name" dockerd --host "unix://$sock" --data-root "$root" --exec-root "$execroot" \
+    --pidfile "$PIDS/$name.dockerd.pid" --bridge none --iptables=false --ip-forward=false --ip-masq=false
+  wait_for "$name" 60 env DOCKER_HOST="unix://$sock" docker info
+}
+
+registry_ready() { curl -fsS "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1; }
+
+start_registry() {
+  registry_ready && return 0
+  log "starting the registry on $REGISTRY_ADDR"
+  mkdir -p "$DATA/registry"
+  cat >"$DATA/registry.yml" <<YML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $DATA/registry
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY_ADDR
+YML
+  start_bg registry docker-registry serve "$DATA/registry.yml"
+  wait_for registry 30 registry_ready
+}
+
+start_libvirtd() {
+  ensure_kvm_device
+  if ! virsh -c qemu:///system version >/dev/null 2>&1; then
+    log "starting libvirtd and virtlogd"
+    pgrep -x virtlogd >/dev/null || virtlogd -d
+    pgrep -x libvirtd >/dev/null || libvirtd -d
+    wait_for libvirtd 30 virsh -c qemu:///system version
+  fi
+}
+
+# A Linux bridge with the zone gateway on it and no uplink: the zone's L2 segment on this host.
+ensure_bridge() {
+  local name="$1" cidr="$2"
+  ip link show "$name" >/dev/null 2>&1 || ip link add name "$name" type bridge
+  ip -4 addr show dev "$name" | grep -qw "${cidr%/*}" || ip addr add "$cidr" dev "$name"
+  ip link set "$name" up
+}
+
+prepare_services() {
+  install_packages
+  install_node_modules
+  install_temporal
+  start_postgres
+  start_temporal
+  start_dockerd
+  start_registry
+  start_libvirtd
+}

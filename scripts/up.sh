@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Brings up the whole platform on this machine: services, migrations, a default zone, an admin
+# token, the busybox image, then the API, the control worker and one local host agent.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+prepare_services
+ensure_database "$PG_DB"
+(cd "$ROOT" && npm run --silent build)
+bash "$ROOT/scripts/build-images.sh"
+
+export VCLOUD_DATABASE_URL="${VCLOUD_DATABASE_URL:-postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:5432/$PG_DB}"
+export VCLOUD_SEED_BRIDGE="${VCLOUD_SEED_BRIDGE:-vcbr0}"
+ensure_bridge "$VCLOUD_SEED_BRIDGE" "${VCLOUD_SEED_GATEWAY:-10.213.0.1}/${VCLOUD_SEED_SUBNET_PREFIX:-24}"
+node "$ROOT/dist/db/migrate-cli.js" latest
+node "$ROOT/dist/scripts/seed.js"
+
+start_bg api node "$ROOT/dist/api/server.js"
+start_bg control-worker node "$ROOT/dist/workers/control-worker.js"
+VCLOUD_HOST_ID="${VCLOUD_HOST_ID:-local-1}" VCLOUD_HOST_ZONE="${VCLOUD_SEED_ZONE:-default}" \
+  start_bg host-agent node "$ROOT/dist/workers/host-worker.js"
+
+API="http://${VCLOUD_API_HOST:-127.0.0.1}:${VCLOUD_API_PORT:-8080}"
+wait_for API 90 curl -fsS "$API/healthz"
+log "vcloud is up: API $API, Temporal UI http://127.0.0.1:$TEMPORAL_UI_PORT, admin token in $DATA/admin-token, logs in $LOGS"

@@ -1,0 +1,58 @@
+import os from 'node:os';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { hostQueue, loadConfig } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { createDb } from '../db/connection';
+import { heartbeat, upsertHost } from '../db/hosts';
+import { DockerDriver } from '../drivers/docker-driver';
+import type { InstanceDriver, InstanceKind } from '../drivers/instance-driver';
+import { createHostActivities } from '../activities/host/instance-activities';
+import { diskGbFree, readNumaTopology } from '../host/machine';
+
+// The only process that touches a host. It registers the host, heartbeats, and serves host-<id>.
+async function main() {
+  const config = loadConfig();
+  const log = createLogger(`host-agent:${config.hostId}`, config.logLevel);
+  const db = createDb(config.databaseUrl, { min: 0, max: 2 });
+
+  const drivers: Partial<Record<InstanceKind, InstanceDriver>> = {};
+  const docker = new DockerDriver(config.dockerSocket);
+  try {
+    log.info({ version: (await docker.probe()).version }, 'docker engine found');
+    drivers.docker = docker;
+  } catch (err) {
+    log.warn({ err: String(err) }, 'no docker engine: this host will not take containers');
+  }
+
+  const numa = readNumaTopology();
+  await upsertHost(db, {
+    id: config.hostId, zoneId: config.hostZone, vcpus: os.cpus().length,
+    memoryMb: Math.floor(os.totalmem() / 2 ** 20), diskGb: diskGbFree(config.dataDir), numa: { nodes: numa },
+    kinds: Object.keys(drivers),
+  });
+  const beat = setInterval(() => {
+    heartbeat(db, config.hostId).catch((err) => log.warn({ err: String(err) }, 'heartbeat failed'));
+  }, config.heartbeatSeconds * 1000);
+
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: hostQueue(config.hostId),
+    activities: createHostActivities({ hostId: config.hostId, drivers }),
+    maxConcurrentActivityTaskExecutions: 20,
+  });
+  log.info({ taskQueue: hostQueue(config.hostId), kinds: Object.keys(drivers) }, 'host agent running');
+  const stop = () => worker.shutdown();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await worker.run();
+  clearInterval(beat);
+  await connection.close();
+  await db.destroy();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

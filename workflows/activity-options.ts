@@ -1,0 +1,22 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { ControlActivities } from '../activities/control/instance-activities';
+import type { HostActivities } from '../activities/host/instance-activities';
+
+export const control = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 20 },
+});
+
+/**
+ * Host work runs on the host's own queue. The short schedule-to-start timeout is how a dead host
+ * is noticed instead of waited on forever.
+ */
+export function hostActivities(hostId: string, scheduleToStartSeconds = 30) {
+  return proxyActivities<HostActivities>({
+    taskQueue: `host-${hostId}`,
+    scheduleToStartTimeout: `${scheduleToStartSeconds} seconds`,
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '2 minutes',
+    retry: { initialInterval: '1 second', maximumInterval: '15 seconds', maximumAttempts: 5 },
+  });
+}

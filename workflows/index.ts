@@ -1,0 +1,2 @@
+export { createInstance } from './create-instance';
+export { deleteInstance } from './delete-instance';
