@@ -32,7 +32,7 @@ const KEY = /^[A-Za-z0-9._:-]{1,200}$/;
  * operation row in one transaction, then start the workflow. A replayed key answers the first
  * answer again (and makes sure its workflow was started, in case the first call died in between).
  */
-export async function startOperation({ db, starter, config }: Deps, req: OperationRequest): Promise<{ status: number; body: unknown }> {
+export async function startOperation({ db, starter }: Deps, req: OperationRequest): Promise<{ status: number; body: unknown }> {
   if (req.idempotencyKey !== undefined && !KEY.test(req.idempotencyKey)) {
     throw new ValidationError('bad Idempotency-Key', [{ path: 'Idempotency-Key', message: 'must be 1-200 of [A-Za-z0-9._:-]' }]);
   }

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Db } from './connection';
 import { toHostRow, type HostRow } from './hosts';
 import { cpuUsageOnHost, type InstanceRow } from './instances';
@@ -38,8 +39,7 @@ async function candidates(db: Db, instance: InstanceRow, liveSeconds: number): P
  * check again; if a concurrent claim took the room, try the next one. A retried activity finds the
  * instance already placed and returns that claim.
  */
-export async function claimHost(db: Db & { transaction: Function }, instanceId: string, ratios: Ratios, liveSeconds: number): Promise<Claim> {
-  const knex = db as unknown as import('knex').Knex;
+export async function claimHost(knex: Knex, instanceId: string, ratios: Ratios, liveSeconds: number): Promise<Claim> {
   const first = await knex('instances').where({ id: instanceId }).first() as InstanceRow;
   if (first.host_id && first.cpuset) return { hostId: first.host_id, cpuset: first.cpuset };
   const ranking = rankHosts(await candidates(knex, first, liveSeconds), requestOf(first), ratios);
@@ -66,7 +66,7 @@ export async function claimHost(db: Db & { transaction: Function }, instanceId: 
 }
 
 /** Gives the host's capacity back; idempotent because the claim is cleared in the same transaction. */
-export async function releaseHost(knex: import('knex').Knex, instanceId: string): Promise<void> {
+export async function releaseHost(knex: Knex, instanceId: string): Promise<void> {
   await knex.transaction(async (trx) => {
     const instance = await trx('instances').where({ id: instanceId }).forUpdate().first() as InstanceRow | undefined;
     if (!instance?.host_id || !instance.cpuset) return;

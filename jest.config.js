@@ -1,0 +1,9 @@
+// Tests run from the compiled output: one tsc build for the whole project, no per-file transform.
+module.exports = {
+  rootDir: __dirname,
+  testMatch: ['<rootDir>/dist/test/**/*.test.js'],
+  globalSetup: '<rootDir>/dist/test/helpers/global-setup.js',
+  globalTeardown: '<rootDir>/dist/test/helpers/global-teardown.js',
+  testTimeout: 180000,
+  maxWorkers: 1,
+};

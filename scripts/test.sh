@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `npm test`: prepares the real services the tests need (idempotently), then build, lint,
+# typecheck and the whole jest suite against them. The last line is the jest summary.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+prepare_services
+ensure_database vcloud_test
+cd "$ROOT"
+log "build"; npm run --silent build
+log "lint"; npx eslint .
+log "typecheck"; npm run --silent typecheck
+bash "$ROOT/scripts/build-images.sh"
+
+set +e
+npx jest --runInBand --forceExit --json --outputFile="$DATA/jest-results.json" "$@"
+status=$?
+set -e
+node -e '
+  const r = require(process.argv[1]);
+  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+' "$DATA/jest-results.json" || true
+exit $status

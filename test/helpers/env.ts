@@ -1,0 +1,31 @@
+import path from 'node:path';
+import { projectRoot } from '../../lib/config';
+
+// The test platform: its own database, API port, control queue, zone and hosts, so it never
+// touches what `npm run up` runs on the same machine.
+export const DATA = process.env.VCLOUD_DATA_DIR ?? path.join(projectRoot, '.data');
+export const TEST_DB_NAME = 'vcloud_test';
+export const TEST_DB_URL = process.env.VCLOUD_TEST_DATABASE_URL ?? `postgres://vcloud:vcloud@127.0.0.1:5432/${TEST_DB_NAME}`;
+export const TEST_API_PORT = 18080;
+export const TEST_API = `http://127.0.0.1:${TEST_API_PORT}`;
+export const TEST_CONTROL_QUEUE = 'vcloud-control-test';
+export const TEMPORAL_ADDRESS = process.env.VCLOUD_TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+export const TEST_ZONE = { id: 'test', subnet: '10.214.0.0/24', gateway: '10.214.0.1', bridge: 'vctest0' };
+export const TEST_POOL = ['10.214.0.10', '10.214.0.250'] as const;
+export const HOST_A = { id: 'test-a', dockerSocket: '/var/run/docker.sock' };
+export const STATE_FILE = path.join(DATA, 'test-platform.json');
+export const TEST_LOGS = path.join(DATA, 'logs', 'test');
+
+export function processEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    VCLOUD_DATABASE_URL: TEST_DB_URL,
+    VCLOUD_API_PORT: String(TEST_API_PORT),
+    VCLOUD_CONTROL_QUEUE: TEST_CONTROL_QUEUE,
+    VCLOUD_TEMPORAL_ADDRESS: TEMPORAL_ADDRESS,
+    VCLOUD_HEARTBEAT_SECONDS: '2',
+    VCLOUD_HOST_SCHEDULE_TO_START_SECONDS: '20',
+    VCLOUD_LOG_LEVEL: 'info',
+    ...extra,
+  };
+}

@@ -1,0 +1,87 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { Connection } from '@temporalio/client';
+import { createDb, migrationConfig } from '../../db/connection';
+import { addPool, upsertZone } from '../../db/zones';
+import { createUser, issueToken } from '../../db/users';
+import { upsertImage } from '../../db/images';
+import { unplumb } from '../../host/bridge-plumbing';
+import { run } from '../../host/run';
+import { DATA, HOST_A, TEMPORAL_ADDRESS, TEST_API, TEST_DB_URL, TEST_POOL, TEST_ZONE, STATE_FILE } from './env';
+import { startProcess, stopAll } from './processes';
+
+const fail = (what: string, err: unknown): never => {
+  throw new Error(`the test platform needs ${what}, which is not available: ${String(err)}. Run the tests with \`npm test\`, which starts it.`);
+};
+
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export default async function globalSetup(): Promise<void> {
+  await stopAll();
+  const db = createDb(TEST_DB_URL, { min: 0, max: 2 });
+  try {
+    await db.raw('select 1').catch((err) => fail('PostgreSQL with the vcloud_test database', err));
+    const conn = await Connection.connect({ address: TEMPORAL_ADDRESS, connectTimeout: '5 seconds' }).catch((err) => fail('the Temporal server', err));
+    await conn.close();
+    const docker = new Docker({ socketPath: HOST_A.dockerSocket });
+    await docker.ping().catch((err) => fail('the Docker engine', err));
+    const manifestPath = path.join(DATA, 'images', 'manifest.json');
+    if (!fs.existsSync(manifestPath)) fail('the built images', `${manifestPath} is missing`);
+
+    // What an earlier, interrupted run left on the engines: containers of its instances.
+    const hasTables = await db.schema.hasTable('instances');
+    const oldIds: string[] = hasTables ? (await db('instances').pluck('id')) : [];
+    const old = new Set(oldIds);
+    for (const c of await docker.listContainers({ all: true, filters: { label: ['vcloud.instance'] } })) {
+      const id = c.Labels['vcloud.instance'];
+      if (old.has(id)) {
+        await docker.getContainer(c.Id).remove({ force: true });
+        await unplumb(id);
+      }
+    }
+
+    // Down then up: the rollback is tested on every run, and each run starts empty.
+    await db.migrate.rollback(migrationConfig, true);
+    await db.migrate.latest(migrationConfig);
+
+    if (!(await run('ip', ['-4', 'addr', 'show', 'dev', TEST_ZONE.bridge]).catch(() => '')).includes(`${TEST_ZONE.gateway}/24`)) {
+      await run('ip', ['link', 'add', 'name', TEST_ZONE.bridge, 'type', 'bridge']).catch(() => undefined);
+      await run('ip', ['addr', 'add', `${TEST_ZONE.gateway}/24`, 'dev', TEST_ZONE.bridge]);
+    }
+    await run('ip', ['link', 'set', TEST_ZONE.bridge, 'up']);
+
+    await upsertZone(db, TEST_ZONE);
+    await addPool(db, TEST_ZONE, TEST_POOL[0], TEST_POOL[1]);
+    const admin = await createUser(db, 'admin', 'admin');
+    const { token } = await issueToken(db, admin.id);
+    fs.writeFileSync(path.join(DATA, 'test-admin-token'), token, { mode: 0o600 });
+    const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+    await upsertImage(db, { name: manifest.docker.name, kind: 'docker', location: manifest.docker.location, digest: manifest.docker.digest, boot: null });
+    await upsertImage(db, { name: manifest.tgz.name, kind: 'tgz', location: manifest.tgz.location, digest: manifest.tgz.digest, size_bytes: manifest.tgz.sizeBytes, boot: null });
+    // Registered but never pushed: a create from it must fail on the host and leave nothing.
+    await upsertImage(db, { name: 'ghost', kind: 'docker', location: manifest.docker.location.replace(/\/busybox:1$/, '/ghost:1'), digest: null, boot: null });
+  } finally {
+    await db.destroy();
+  }
+
+  fs.writeFileSync(STATE_FILE, '{}');
+  startProcess('api', 'api');
+  startProcess('control-worker', 'control-worker');
+  startProcess(HOST_A.id, 'host', { VCLOUD_HOST_ID: HOST_A.id, VCLOUD_HOST_ZONE: TEST_ZONE.id, VCLOUD_DOCKER_SOCKET: HOST_A.dockerSocket });
+
+  await waitUntil('the API', async () => (await fetch(`${TEST_API}/healthz`)).ok);
+  const check = createDb(TEST_DB_URL, { min: 0, max: 1 });
+  try {
+    await waitUntil('host test-a to register', async () => Boolean(await check('hosts').where({ id: HOST_A.id }).first()));
+  } finally {
+    await check.destroy();
+  }
+}
