@@ -61,8 +61,10 @@ export async function claimHost(knex: Knex, instanceId: string, ratios: Ratios, 
     });
     if (claim) return claim;
   }
-  const total = (await knex('hosts').where({ zone_id: first.zone_id }).count('* as n'))[0].n;
-  throw new CapacityError(explainNoHost(Number(total), ranking.rejectedBy), { rejectedBy: ranking.rejectedBy });
+  // Explain from what the hosts look like now: concurrent claims may have taken the room we saw.
+  const now = await candidates(knex, first, liveSeconds);
+  const { rejectedBy } = rankHosts(now, requestOf(first), ratios);
+  throw new CapacityError(explainNoHost(now.length, rejectedBy), { rejectedBy });
 }
 
 /** Gives the host's capacity back; idempotent because the claim is cleared in the same transaction. */

@@ -31,7 +31,7 @@ export function loadConfig() {
     libvirtUri: env('VCLOUD_LIBVIRT_URI', 'qemu:///system'),
     heartbeatSeconds: num('VCLOUD_HEARTBEAT_SECONDS', 5),
     hostScheduleToStartSeconds: num('VCLOUD_HOST_SCHEDULE_TO_START_SECONDS', 30),
-    cpuAllocationRatio: num('VCLOUD_CPU_ALLOCATION_RATIO', 4),
+    cpuAllocationRatio: num('VCLOUD_CPU_ALLOCATION_RATIO', 16),
     memoryAllocationRatio: num('VCLOUD_MEMORY_ALLOCATION_RATIO', 1),
     logLevel: env('VCLOUD_LOG_LEVEL', 'info'),
   };

@@ -117,7 +117,8 @@ start_temporal() {
   if ! temporal_ready; then
     log "starting the Temporal dev server (UI on :$TEMPORAL_UI_PORT)"
     start_bg temporal temporal server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
-      --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DATA/temporal.db" --log-level warn
+      --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DATA/temporal.db" --log-level warn \
+      --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal
     wait_for temporal 90 temporal_ready
   fi
   local existing; existing="$(temporal operator search-attribute list --address "127.0.0.1:$TEMPORAL_PORT" 2>/dev/null || true)"

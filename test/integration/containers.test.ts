@@ -65,7 +65,12 @@ describe('containers through the API, on the real engine', () => {
     for (const type of ['ensureImage', 'createInstance', 'startInstance', 'plumbNetwork']) {
       expect(scheduled).toContainEqual({ type, queue: `host-${HOST_A.id}` });
     }
-    for (const type of ['placeInstance', 'allocateIp']) expect(scheduled).toContainEqual({ type, queue: TEST_CONTROL_QUEUE });
+    // Every activity task the server scheduled went to the host's queue; the control steps ran as local activities.
+    expect(new Set(scheduled.map((s) => s.queue))).toEqual(new Set([`host-${HOST_A.id}`]));
+    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes).length;
+    expect(markers).toBeGreaterThanOrEqual(6);
+    expect((history.events ?? []).find((e) => e.workflowExecutionStartedEventAttributes)!.workflowExecutionStartedEventAttributes!.taskQueue!.name)
+      .toBe(TEST_CONTROL_QUEUE);
 
     const description = await handle.describe();
     const attrs = Object.fromEntries(description.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]));
