@@ -4,6 +4,8 @@ import { authenticate } from './auth';
 import { errorHandler, sendProblem } from './problem';
 import { instanceRoutes } from './routes/instances';
 import { catalogRoutes } from './routes/catalog';
+import { adminRoutes } from './routes/admin';
+import { ipHealthRoutes } from './routes/ip-health';
 import { openapi } from './openapi';
 import type { Deps } from './start-operation';
 import type { Logger } from '../lib/logger';
@@ -34,6 +36,8 @@ export function createApp(deps: Deps, log: Logger): express.Express {
   app.use('/v1', authenticate(deps.db));
   app.use(instanceRoutes(deps));
   app.use(catalogRoutes(deps));
+  app.use(adminRoutes(deps));
+  app.use(ipHealthRoutes(deps));
   app.use((req, res) => sendProblem(res, 404, 'Not Found', `no route for ${req.method} ${req.path}`));
   app.use(errorHandler(log));
   return app;

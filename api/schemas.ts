@@ -26,3 +26,24 @@ export const registryReference = z.string().max(255).regex(
   /^(?:[a-zA-Z0-9.-]+(?::\d{1,5})?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/,
   'must be a registry reference like 127.0.0.1:5000/team/app:tag',
 );
+
+const ipv4 = z.string().refine(isIpv4, 'must be an IPv4 address');
+const bridgeName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/, 'must be a Linux interface name (at most 15 characters)');
+
+export const createUserBody = z.object({ name: dnsLabel, role: z.enum(['admin', 'user']) }).strict();
+export const grantBody = z.object({
+  maxVcpus: z.number().int().min(1).max(100000),
+  maxMemoryMb: z.number().int().min(16).max(1 << 30),
+  maxInstances: z.number().int().min(1).max(100000),
+}).strict();
+export const createZoneBody = z.object({
+  id: dnsLabel,
+  subnet: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR'),
+  gateway: ipv4,
+  bridge: bridgeName,
+}).strict();
+export const createPoolBody = z.object({ firstIp: ipv4, lastIp: ipv4, reserved: z.array(ipv4).max(1024).optional() }).strict();
+export const growPoolBody = z.object({ firstIp: ipv4, lastIp: ipv4 }).strict();
+export const addressStateQuery = z.enum(['free', 'allocated', 'reserved', 'quarantined']).optional();
+export const patchHostBody = z.object({ state: z.enum(['enabled', 'draining', 'disabled']) }).strict();
+export const reserveAddressBody = z.object({ reserved: z.boolean() }).strict();

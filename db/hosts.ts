@@ -45,3 +45,7 @@ export async function getHost(db: Db, id: string): Promise<HostRow | undefined> 
   const row = await db('hosts').where({ id }).first();
   return row ? toHostRow(row) : undefined;
 }
+
+export async function setHostState(db: Db, id: string, state: 'enabled' | 'draining' | 'disabled' | 'down'): Promise<void> {
+  await db('hosts').where({ id }).update({ state });
+}

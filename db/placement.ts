@@ -10,7 +10,9 @@ import type { HostCandidate, PlacementRequest, Ratios } from '../placement/types
 export interface Claim { hostId: string; cpuset: number[] }
 
 function candidate(h: HostRow, appCount: number, liveSeconds: number): HostCandidate {
-  const physicalCpus = h.numa.nodes.reduce((n, node) => n + node.cpus.length, 0);
+  // hosts.vcpus is the machine's CPU count (the agent reads it with the NUMA topology);
+  // the allocation ratio, not the column, is what overcommits.
+  const physicalCpus = h.vcpus;
   const live = h.last_heartbeat_at !== null && Date.now() - new Date(h.last_heartbeat_at).getTime() <= liveSeconds * 1000;
   return {
     id: h.id, zoneId: h.zone_id, state: h.state, kinds: h.kinds, vcpus: h.vcpus, memoryMb: h.memory_mb, diskGb: h.disk_gb,
@@ -23,15 +25,45 @@ const requestOf = (i: InstanceRow): PlacementRequest => ({
   app: i.app, pinnedHostId: i.requested_host_id,
 });
 
+/** Every host of the zone with its count of the app's instances: the slow, complete view. */
 async function candidates(db: Db, instance: InstanceRow, liveSeconds: number): Promise<HostCandidate[]> {
   const hosts = (await db('hosts').where({ zone_id: instance.zone_id }).select('*')).map(toHostRow);
   const counts = new Map<string, number>();
   if (instance.app) {
-    const rows = await db('instances').where({ zone_id: instance.zone_id, app: instance.app })
-      .whereNotNull('host_id').whereNot({ id: instance.id }).groupBy('host_id').select('host_id').count('* as n');
+    const rows = await appCounts(db, instance);
     for (const r of rows) counts.set(String(r.host_id), Number(r.n));
   }
   return hosts.map((h) => candidate(h, counts.get(h.id) ?? 0, liveSeconds));
+}
+
+const appCounts = (db: Db, instance: InstanceRow) => db('instances')
+  .where({ zone_id: instance.zone_id, app: instance.app }).whereNotNull('host_id').whereNotNull('cpuset')
+  .whereNot({ id: instance.id }).groupBy('host_id').select('host_id').count('* as n');
+
+export const TOP_CANDIDATES = 64;
+
+/**
+ * The same filters and weights as placement/filters.ts and placement/weighers.ts, in SQL, so a
+ * zone of 10,000 hosts returns its best few rows instead of all of them. The pure rankHosts then
+ * orders these; a test checks that both agree over a varied zone.
+ */
+export async function topCandidates(db: Db, instance: InstanceRow, ratios: Ratios, liveSeconds: number, limit = TOP_CANDIDATES): Promise<HostCandidate[]> {
+  const q = db('hosts as h').where('h.zone_id', instance.zone_id).where('h.state', 'enabled')
+    .whereRaw('? = any(h.kinds)', [instance.kind])
+    .whereRaw('h.last_heartbeat_at >= now() - make_interval(secs => ?)', [liveSeconds])
+    .whereRaw('? <= h.vcpus', [instance.vcpus])
+    .whereRaw('h.used_vcpus + ? <= h.vcpus * ?::float8', [instance.vcpus, ratios.cpu])
+    .whereRaw('h.used_memory_mb + ? <= h.memory_mb * ?::float8', [instance.memory_mb, ratios.memory])
+    .whereRaw('h.used_disk_gb + ? <= h.disk_gb', [instance.disk_gb]);
+  if (instance.requested_host_id) q.where('h.id', instance.requested_host_id);
+  if (instance.app) q.leftJoin(appCounts(db, instance).as('a'), 'a.host_id', 'h.id');
+  const appTerm = instance.app ? '- 10 * coalesce(a.n, 0)' : '';
+  const rows = await q
+    .orderByRaw(`(1 - h.used_vcpus / (h.vcpus * ?::float8)) + (1 - h.used_memory_mb / (h.memory_mb * ?::float8)) ${appTerm} desc, h.id asc`,
+      [ratios.cpu, ratios.memory])
+    .limit(limit)
+    .select('h.*', db.raw(instance.app ? 'coalesce(a.n, 0)::int as app_count' : '0 as app_count'));
+  return rows.map((r) => candidate(toHostRow(r), Number(r.app_count), liveSeconds));
 }
 
 /**
@@ -39,10 +71,10 @@ async function candidates(db: Db, instance: InstanceRow, liveSeconds: number): P
  * check again; if a concurrent claim took the room, try the next one. A retried activity finds the
  * instance already placed and returns that claim.
  */
-export async function claimHost(knex: Knex, instanceId: string, ratios: Ratios, liveSeconds: number): Promise<Claim> {
+export async function claimHost(knex: Knex, instanceId: string, ratios: Ratios, liveSeconds: number, round = 0): Promise<Claim> {
   const first = await knex('instances').where({ id: instanceId }).first() as InstanceRow;
   if (first.host_id && first.cpuset) return { hostId: first.host_id, cpuset: first.cpuset };
-  const ranking = rankHosts(await candidates(knex, first, liveSeconds), requestOf(first), ratios);
+  const ranking = rankHosts(await topCandidates(knex, first, ratios, liveSeconds), requestOf(first), ratios);
   for (const option of ranking.hosts) {
     const claim = await knex.transaction(async (trx) => {
       const instance = await trx('instances').where({ id: instanceId }).forUpdate().first() as InstanceRow;
@@ -61,6 +93,8 @@ export async function claimHost(knex: Knex, instanceId: string, ratios: Ratios, 
     });
     if (claim) return claim;
   }
+  // Every one of the best hosts was filled by concurrent claims: look at the whole zone again.
+  if (ranking.hosts.length === TOP_CANDIDATES && round < 5) return claimHost(knex, instanceId, ratios, liveSeconds, round + 1);
   // Explain from what the hosts look like now: concurrent claims may have taken the room we saw.
   const now = await candidates(knex, first, liveSeconds);
   const { rejectedBy } = rankHosts(now, requestOf(first), ratios);
@@ -79,4 +113,15 @@ export async function releaseHost(knex: Knex, instanceId: string): Promise<void>
     });
     await trx('instances').where({ id: instanceId }).update({ cpuset: null, updated_at: trx.fn.now() });
   });
+}
+
+/**
+ * The API's early answer: 422 with the reasons when no host of the zone could take the instance
+ * now, before anything is written. The claim in the workflow still decides.
+ */
+export async function checkPlacement(db: Db, instance: InstanceRow, ratios: Ratios, liveSeconds: number): Promise<void> {
+  if ((await topCandidates(db, instance, ratios, liveSeconds, 1)).length > 0) return;
+  const all = await candidates(db, instance, liveSeconds);
+  const { hosts, rejectedBy } = rankHosts(all, requestOf(instance), ratios);
+  if (hosts.length === 0) throw new CapacityError(explainNoHost(all.length, rejectedBy), { rejectedBy });
 }

@@ -29,3 +29,21 @@ export async function userForToken(db: Db, token: string): Promise<User | undefi
     .whereNull('t.revoked_at')
     .first(['u.id', 'u.name', 'u.role']);
 }
+
+export async function listUsers(db: Db): Promise<User[]> {
+  return db('users').orderBy('name').select('id', 'name', 'role');
+}
+
+export async function getUser(db: Db, id: string): Promise<User | undefined> {
+  return db('users').where({ id }).first('id', 'name', 'role');
+}
+
+export async function listTokens(db: Db, userId: string) {
+  return db('api_tokens').where({ user_id: userId }).orderBy('created_at').select('id', 'created_at as createdAt', 'revoked_at as revokedAt');
+}
+
+/** Returns false when the user has no such live token. */
+export async function revokeToken(db: Db, userId: string, tokenId: string): Promise<boolean> {
+  const n = await db('api_tokens').where({ id: tokenId, user_id: userId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
+  return n === 1;
+}

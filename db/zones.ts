@@ -1,5 +1,6 @@
 import type { Db } from './connection';
 import { intToIp, ipToInt, parseCidr } from '../lib/net';
+import { ConflictError, ValidationError } from '../lib/errors';
 
 export interface Zone { id: string; subnet: string; gateway: string; bridge: string }
 
@@ -15,26 +16,77 @@ export async function upsertZone(db: Db, zone: Zone): Promise<void> {
   await db('zones').insert(zone).onConflict('id').merge();
 }
 
-/**
- * Adds a pool and its addresses; the gateway and the network/broadcast addresses are never in it.
- * Addresses already in the zone are left as they are, so growing a range is the same call.
- */
-export async function addPool(db: Db, zone: Zone, firstIp: string, lastIp: string): Promise<string> {
+export interface PoolRow { id: string; zone_id: string; first_ip: string; last_ip: string }
+
+export async function listPools(db: Db, zoneId: string): Promise<PoolRow[]> {
+  return db('ip_pools').where({ zone_id: zoneId }).orderBy('created_at').select('id', 'zone_id', 'first_ip', 'last_ip');
+}
+
+export async function getPool(db: Db, id: string): Promise<PoolRow | undefined> {
+  return db('ip_pools').where({ id }).first('id', 'zone_id', 'first_ip', 'last_ip');
+}
+
+function checkRange(zone: Zone, firstIp: string, lastIp: string): { first: number; last: number } {
   const { network, size } = parseCidr(zone.subnet);
   const first = ipToInt(firstIp);
   const last = ipToInt(lastIp);
   if (first <= network || last >= network + size - 1 || first > last) {
-    throw new Error(`pool ${firstIp}-${lastIp} is not inside ${zone.subnet}`);
+    throw new ValidationError(`range ${firstIp}-${lastIp} is not inside ${zone.subnet}`, [{ path: 'lastIp', message: `must be inside ${zone.subnet}` }]);
   }
-  const [pool] = await db('ip_pools').insert({ zone_id: zone.id, first_ip: firstIp, last_ip: lastIp }).returning('id');
+  return { first, last };
+}
+
+/** Inserts the addresses of [first, last] that are not in the zone yet; the gateway never. */
+async function addAddresses(db: Db, zone: Zone, poolId: string, first: number, last: number, reserved: Set<string>): Promise<number> {
   const gateway = ipToInt(zone.gateway);
   const rows = [];
   for (let n = first; n <= last; n++) {
     if (n === gateway) continue;
-    rows.push({ address: intToIp(n), zone_id: zone.id, pool_id: pool.id, sort_key: n });
+    const address = intToIp(n);
+    rows.push({ address, zone_id: zone.id, pool_id: poolId, sort_key: n, state: reserved.has(address) ? 'reserved' : 'free' });
   }
+  let added = 0;
   for (let i = 0; i < rows.length; i += 1000) {
-    await db('ip_addresses').insert(rows.slice(i, i + 1000)).onConflict(['zone_id', 'address']).ignore();
+    const inserted = await db('ip_addresses').insert(rows.slice(i, i + 1000)).onConflict(['zone_id', 'address']).ignore().returning('address');
+    added += inserted.length;
   }
+  return added;
+}
+
+/**
+ * Adds a pool and its addresses; the gateway and the network/broadcast addresses are never in it,
+ * `reserved` ones are kept out of allocation. A range overlapping another pool of the zone is refused.
+ */
+export async function addPool(db: Db, zone: Zone, firstIp: string, lastIp: string, reserved: string[] = []): Promise<string> {
+  const { first, last } = checkRange(zone, firstIp, lastIp);
+  const overlapping = await db('ip_addresses').where({ zone_id: zone.id }).whereBetween('sort_key', [first, last]).first('address');
+  if (overlapping) throw new ConflictError(`address ${overlapping.address} already belongs to a pool of zone ${zone.id}`);
+  const [pool] = await db('ip_pools').insert({ zone_id: zone.id, first_ip: firstIp, last_ip: lastIp }).returning('id');
+  await addAddresses(db, zone, pool.id, first, last, new Set(reserved));
   return pool.id;
+}
+
+/** Grows a pool to a wider range that contains the old one; existing addresses keep their state. */
+export async function growPool(db: Db, zone: Zone, pool: PoolRow, firstIp: string, lastIp: string): Promise<number> {
+  const { first, last } = checkRange(zone, firstIp, lastIp);
+  if (first > ipToInt(pool.first_ip) || last < ipToInt(pool.last_ip)) {
+    throw new ValidationError('a pool only grows: the new range must contain the old one', [{ path: 'firstIp', message: `must contain ${pool.first_ip}-${pool.last_ip}` }]);
+  }
+  const foreign = await db('ip_addresses').where({ zone_id: zone.id }).whereNot({ pool_id: pool.id })
+    .whereBetween('sort_key', [first, last]).first('address');
+  if (foreign) throw new ConflictError(`address ${foreign.address} belongs to another pool of zone ${zone.id}`);
+  await db('ip_pools').where({ id: pool.id }).update({ first_ip: firstIp, last_ip: lastIp });
+  return addAddresses(db, zone, pool.id, first, last, new Set());
+}
+
+export async function listAddresses(db: Db, poolId: string, state?: string) {
+  const q = db('ip_addresses').where({ pool_id: poolId }).orderBy('sort_key');
+  if (state) q.where({ state });
+  return q.select('address', 'state', 'instance_id as instanceId', 'silent_checks as silentChecks', 'last_probe_at as lastProbeAt', 'last_probe_answered as lastProbeAnswered');
+}
+
+export async function setAddressReserved(db: Db, poolId: string, address: string, reserved: boolean): Promise<boolean> {
+  const n = await db('ip_addresses').where({ pool_id: poolId, address, state: reserved ? 'free' : 'reserved' })
+    .update({ state: reserved ? 'reserved' : 'free' });
+  return n === 1;
 }

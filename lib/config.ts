@@ -34,6 +34,9 @@ export function loadConfig() {
     cpuAllocationRatio: num('VCLOUD_CPU_ALLOCATION_RATIO', 16),
     memoryAllocationRatio: num('VCLOUD_MEMORY_ALLOCATION_RATIO', 1),
     logLevel: env('VCLOUD_LOG_LEVEL', 'info'),
+    ipHealthScheduleId: env('VCLOUD_IP_HEALTH_SCHEDULE_ID', 'ip-pool-health'),
+    ipHealthIntervalSeconds: num('VCLOUD_IP_HEALTH_INTERVAL_SECONDS', 300),
+    ipHealthReleaseAfter: num('VCLOUD_IP_HEALTH_RELEASE_AFTER', 3),
   };
 }
 
@@ -41,3 +44,7 @@ export type Config = ReturnType<typeof loadConfig>;
 
 /** Each host's agent serves its own queue; workflows address a host through it. */
 export const hostQueue = (hostId: string): string => `host-${hostId}`;
+
+export const placementRatios = (c: Config) => ({ cpu: c.cpuAllocationRatio, memory: c.memoryAllocationRatio });
+/** A host not heard from for six heartbeats takes no new placements. */
+export const hostLiveSeconds = (c: Config) => c.heartbeatSeconds * 6;

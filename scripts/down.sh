@@ -3,5 +3,5 @@
 # the system (Postgres, libvirtd) are left alone unless VCLOUD_DOWN_ALL=1.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-for name in host-agent control-worker api registry temporal dockerd; do stop_bg "$name"; done
+for name in host-agent control-worker api registry temporal dockerd-b dockerd; do stop_bg "$name"; done
 log "stopped"

@@ -1,8 +1,11 @@
+import { Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { loadConfig } from '../lib/config';
+import { hostLiveSeconds, loadConfig, placementRatios } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createDb, migrateLatest } from '../db/connection';
 import { createControlActivities } from '../activities/control/instance-activities';
+import { createIpHealthActivities } from '../activities/control/ip-health-activities';
+import { ensureIpHealthSchedule } from './ip-health-schedule';
 
 // Runs every workflow and the activities that touch the database, on `vcloud-control`.
 async function main() {
@@ -16,12 +19,14 @@ async function main() {
     namespace: config.temporalNamespace,
     taskQueue: config.controlQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createControlActivities({
-      db,
-      ratios: { cpu: config.cpuAllocationRatio, memory: config.memoryAllocationRatio },
-      hostLiveSeconds: config.heartbeatSeconds * 6,
-    }),
+    activities: {
+      ...createControlActivities({ db, ratios: placementRatios(config), hostLiveSeconds: hostLiveSeconds(config) }),
+      ...createIpHealthActivities({ db, hostLiveSeconds: hostLiveSeconds(config), releaseAfter: config.ipHealthReleaseAfter }),
+    },
   });
+  const client = await Connection.connect({ address: config.temporalAddress });
+  await ensureIpHealthSchedule(client, config);
+  await client.close();
   log.info({ taskQueue: config.controlQueue }, 'control worker running');
   const stop = () => worker.shutdown();
   process.once('SIGTERM', stop);

@@ -1,6 +1,7 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities/control/instance-activities';
 import type { HostActivities } from '../activities/host/instance-activities';
+import type { IpHealthActivities } from '../activities/control/ip-health-activities';
 
 /**
  * Control steps are short database transactions on the worker that runs the workflow, so they
@@ -23,5 +24,20 @@ export function hostActivities(hostId: string, scheduleToStartSeconds = 30) {
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '2 minutes',
     retry: { initialInterval: '1 second', maximumInterval: '15 seconds', maximumAttempts: 5 },
+  });
+}
+
+export const ipHealth = proxyLocalActivities<IpHealthActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10 },
+});
+
+/** A probe is worth little late: a host that does not pick it up quickly leaves its zone unchecked. */
+export function probeActivities(hostId: string) {
+  return proxyActivities<HostActivities>({
+    taskQueue: `host-${hostId}`,
+    scheduleToStartTimeout: '10 seconds',
+    startToCloseTimeout: '2 minutes',
+    retry: { initialInterval: '1 second', maximumAttempts: 2 },
   });
 }

@@ -1,2 +1,3 @@
 export { createInstance } from './create-instance';
 export { deleteInstance } from './delete-instance';
+export { ipPoolHealth } from './ip-pool-health';

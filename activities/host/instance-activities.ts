@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { InstanceDriver, InstanceKind, InstanceSpec } from '../../drivers/instance-driver';
 import { plumb, unplumb } from '../../host/bridge-plumbing';
+import { probeAddresses, type ProbeRequest } from '../../host/probe';
 import { permanentOnKnown } from '../failures';
 
 export interface HostDeps {
@@ -40,6 +41,11 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
     async destroyInstance(spec: Pick<InstanceSpec, 'instanceId' | 'kind'>): Promise<void> {
       await driverFor(spec.kind).destroy(spec.instanceId);
       await unplumb(spec.instanceId);
+    },
+
+    /** Which of a zone's free addresses answer, probed from this host's zone bridge. */
+    async probeAddresses(req: ProbeRequest): Promise<string[]> {
+      return probeAddresses(req);
     },
 
     async inspectInstance(spec: Pick<InstanceSpec, 'instanceId' | 'kind'>) {

@@ -14,6 +14,10 @@ import { getOperation } from '../../db/operations';
 import { AppError, NotFoundError, ValidationError } from '../../lib/errors';
 import { inCidr } from '../../lib/net';
 import type { User } from '../../db/users';
+import { reserveQuota } from '../../db/grants';
+import { checkPlacement } from '../../db/placement';
+import { checkAddressAvailable } from '../../db/ipam';
+import { hostLiveSeconds, placementRatios } from '../../lib/config';
 
 const notFound = (id: string) => new NotFoundError(`instance ${id} not found`);
 
@@ -66,11 +70,16 @@ export function instanceRoutes(deps: Deps): Router {
       userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['create', body],
       type: 'create', workflowType: 'createInstance', workflowId: () => `instance-${instanceId}-create`, zone: zone.id,
       write: async (trx) => {
-        const row = await insertInstance(trx, {
+        const intent = {
           id: instanceId, name: body.name, owner_id: user.id, zone_id: zone.id, kind: body.kind, app: body.app ?? null,
           image_id: image.id, vcpus: body.vcpus, memory_mb: body.memoryMb, disk_gb: body.diskGb ?? 1,
           requested_host_id: body.host ?? null, requested_ip: body.ip ?? null,
-        });
+        };
+        // Quota first, under the grant's row lock; then the early capacity and address answers.
+        await reserveQuota(trx, user, zone.id, { vcpus: body.vcpus, memoryMb: body.memoryMb });
+        await checkPlacement(trx, intent as InstanceRow, placementRatios(config), hostLiveSeconds(config));
+        await checkAddressAvailable(trx, zone.id, body.ip ?? null);
+        const row = await insertInstance(trx, intent);
         return { instanceId, body: (op) => ({ instance: instanceView(row, image.name), operation: opView(op, 'create', instanceId) }) };
       },
       workflowArgs: ({ operationId }) => [{ instanceId, operationId, hostScheduleToStartSeconds: config.hostScheduleToStartSeconds }],

@@ -8,7 +8,7 @@ import { createUser, issueToken } from '../../db/users';
 import { upsertImage } from '../../db/images';
 import { unplumb } from '../../host/bridge-plumbing';
 import { run } from '../../host/run';
-import { DATA, HOST_A, TEMPORAL_ADDRESS, TEST_API, TEST_DB_URL, TEST_POOL, TEST_ZONE, STATE_FILE } from './env';
+import { DATA, HOST_A, HOST_B, TEMPORAL_ADDRESS, TEST_API, TEST_DB_URL, TEST_POOL, TEST_ZONE, STATE_FILE } from './env';
 import { startProcess, stopAll } from './processes';
 
 const fail = (what: string, err: unknown): never => {
@@ -33,6 +33,8 @@ export default async function globalSetup(): Promise<void> {
     await conn.close();
     const docker = new Docker({ socketPath: HOST_A.dockerSocket });
     await docker.ping().catch((err) => fail('the Docker engine', err));
+    const dockerB = new Docker({ socketPath: HOST_B.dockerSocket });
+    await dockerB.ping().catch((err) => fail("host B's Docker engine", err));
     const manifestPath = path.join(DATA, 'images', 'manifest.json');
     if (!fs.existsSync(manifestPath)) fail('the built images', `${manifestPath} is missing`);
 
@@ -40,11 +42,13 @@ export default async function globalSetup(): Promise<void> {
     const hasTables = await db.schema.hasTable('instances');
     const oldIds: string[] = hasTables ? (await db('instances').pluck('id')) : [];
     const old = new Set(oldIds);
-    for (const c of await docker.listContainers({ all: true, filters: { label: ['vcloud.instance'] } })) {
-      const id = c.Labels['vcloud.instance'];
-      if (old.has(id)) {
-        await docker.getContainer(c.Id).remove({ force: true });
-        await unplumb(id);
+    for (const engine of [docker, dockerB]) {
+      for (const c of await engine.listContainers({ all: true, filters: { label: ['vcloud.instance'] } })) {
+        const id = c.Labels['vcloud.instance'];
+        if (old.has(id)) {
+          await engine.getContainer(c.Id).remove({ force: true });
+          await unplumb(id);
+        }
       }
     }
 
@@ -75,12 +79,15 @@ export default async function globalSetup(): Promise<void> {
   fs.writeFileSync(STATE_FILE, '{}');
   startProcess('api', 'api');
   startProcess('control-worker', 'control-worker');
-  startProcess(HOST_A.id, 'host', { VCLOUD_HOST_ID: HOST_A.id, VCLOUD_HOST_ZONE: TEST_ZONE.id, VCLOUD_DOCKER_SOCKET: HOST_A.dockerSocket });
+  for (const h of [HOST_A, HOST_B]) {
+    startProcess(h.id, 'host', { VCLOUD_HOST_ID: h.id, VCLOUD_HOST_ZONE: TEST_ZONE.id, VCLOUD_DOCKER_SOCKET: h.dockerSocket });
+  }
 
   await waitUntil('the API', async () => (await fetch(`${TEST_API}/healthz`)).ok);
   const check = createDb(TEST_DB_URL, { min: 0, max: 1 });
   try {
-    await waitUntil('host test-a to register', async () => Boolean(await check('hosts').where({ id: HOST_A.id }).first()));
+    await waitUntil('hosts test-a and test-b to register', async () =>
+      (await check('hosts').whereIn('id', [HOST_A.id, HOST_B.id]).whereRaw("'docker' = any(kinds)")).length === 2);
   } finally {
     await check.destroy();
   }

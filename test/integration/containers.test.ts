@@ -16,6 +16,7 @@ describe('containers through the API, on the real engine', () => {
   let db: Knex;
   let temporal: { client: Client; close: () => Promise<void> };
   let created: any;
+  let usedBefore: number;
 
   beforeAll(async () => {
     api = apiClient();
@@ -28,7 +29,8 @@ describe('containers through the API, on the real engine', () => {
   });
 
   test('create: runs on its host with pinned CPUs and memory limits, answers ping at its IP, host steps ran on host-test-a', async () => {
-    const res = await api.post('/v1/instances', createBody('web-1', { app: 'web', vcpus: 1, memoryMb: 96 }));
+    usedBefore = (await db('hosts').where({ id: HOST_A.id }).first()).used_vcpus;
+    const res = await api.post('/v1/instances', createBody('web-1', { app: 'web', vcpus: 1, memoryMb: 96, host: HOST_A.id }));
     expect(res.status).toBe(202);
     const { instance, operation } = res.body;
     expect(instance.state).toBe('pending');
@@ -106,12 +108,12 @@ describe('containers through the API, on the real engine', () => {
     expect(await pings(created.ip)).toBe(false);
     expect((await api.del(`/v1/instances/${created.id}`)).status).toBe(404);
     const host = await db('hosts').where({ id: HOST_A.id }).first();
-    expect(host.used_vcpus).toBe(0);
+    expect(host.used_vcpus).toBe(usedBefore);
   });
 
   test('a create whose host step fails (image not in the registry) fails with the reason and leaves nothing', async () => {
     const free = await db('ip_addresses').where({ state: 'free' }).count('* as n').first();
-    const res = await api.post('/v1/instances', createBody('ghostly', { image: 'ghost' }));
+    const res = await api.post('/v1/instances', createBody('ghostly', { image: 'ghost', host: HOST_A.id }));
     expect(res.status).toBe(202);
     const op = await waitForOperation(api, res.body.operation.id);
     expect(op.state).toBe('failed');
@@ -123,7 +125,7 @@ describe('containers through the API, on the real engine', () => {
     expect(await hostVethExists(res.body.instance.id)).toBe(false);
     expect(await db('ip_addresses').where({ instance_id: res.body.instance.id })).toHaveLength(0);
     expect(await db('ip_addresses').where({ state: 'free' }).count('* as n').first()).toEqual(free);
-    expect((await db('hosts').where({ id: HOST_A.id }).first()).used_vcpus).toBe(0);
+    expect((await db('hosts').where({ id: HOST_A.id }).first()).used_vcpus).toBe(usedBefore);
     // The failed name is free again.
     expect((await db('instances').where({ id: res.body.instance.id }).first()).cpuset).toBeNull();
   });
@@ -131,13 +133,13 @@ describe('containers through the API, on the real engine', () => {
   test('the same Idempotency-Key twice gives one instance and the same answer; with another body it is refused', async () => {
     const headers = { 'Idempotency-Key': 'create-idem-1' };
     const [a, b] = await Promise.all([
-      api.post('/v1/instances', createBody('idem-1'), headers),
-      api.post('/v1/instances', createBody('idem-1'), headers),
+      api.post('/v1/instances', createBody('idem-1', { host: HOST_A.id }), headers),
+      api.post('/v1/instances', createBody('idem-1', { host: HOST_A.id }), headers),
     ]);
     expect([a.status, b.status]).toEqual([202, 202]);
     expect(b.body.instance.id).toBe(a.body.instance.id);
     expect(b.body.operation.id).toBe(a.body.operation.id);
-    const again = await api.post('/v1/instances', createBody('idem-1'), headers);
+    const again = await api.post('/v1/instances', createBody('idem-1', { host: HOST_A.id }), headers);
     expect(again.body.instance.id).toBe(a.body.instance.id);
     const other = await api.post('/v1/instances', createBody('idem-2'), headers);
     expect(other.status).toBe(422);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import Docker from 'dockerode';
 import type { Knex } from 'knex';
 import { apiClient, assertAddressInvariants, createBody, pings, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
-import { HOST_A, STATE_FILE } from '../helpers/env';
+import { HOST_A, STATE_FILE, TEST_ZONE } from '../helpers/env';
 import { startProcess, stopProcess } from '../helpers/processes';
 
 const pidOf = (name: string): number => JSON.parse(fs.readFileSync(STATE_FILE, 'utf8'))[name];
@@ -20,7 +20,7 @@ describe('a control worker killed in the middle of a create', () => {
   test('a new worker finishes it: exactly one running instance, one allocated IP, one container', async () => {
     // Hold the host agent so the create stops at its first host step, with the control steps done.
     process.kill(pidOf(HOST_A.id), 'SIGSTOP');
-    const res = await api.post('/v1/instances', createBody('crash-1'));
+    const res = await api.post('/v1/instances', createBody('crash-1', { host: HOST_A.id }));
     expect(res.status).toBe(202);
     const id = res.body.instance.id;
     await waitUntil('placement and an address', async () => {
@@ -42,7 +42,7 @@ describe('a control worker killed in the middle of a create', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0].state).toBe('running');
     expect(await db('ip_addresses').where({ instance_id: id })).toHaveLength(1);
-    expect(await db('ip_addresses').where({ state: 'allocated' })).toHaveLength(1);
+    expect(await db('ip_addresses').where({ zone_id: TEST_ZONE.id, state: 'allocated' })).toHaveLength(1);
     const docker = new Docker({ socketPath: HOST_A.dockerSocket });
     const mine = await docker.listContainers({ all: true, filters: { label: [`vcloud.instance=${id}`] } });
     expect(mine).toHaveLength(1);

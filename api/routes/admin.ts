@@ -1,0 +1,148 @@
+import { Router, type Request } from 'express';
+import type { z } from 'zod';
+import { asyncRoute } from '../async-route';
+import { requireAdmin } from '../auth';
+import { validationError } from '../problem';
+import {
+  addressStateQuery, createPoolBody, createUserBody, createZoneBody, grantBody, growPoolBody, patchHostBody, reserveAddressBody, uuidParam,
+} from '../schemas';
+import { hostView } from '../views';
+import type { Deps } from '../start-operation';
+import { createUser, getUser, issueToken, listTokens, listUsers, revokeToken } from '../../db/users';
+import { listGrants, putGrant } from '../../db/grants';
+import { addPool, getPool, getZone, growPool, listAddresses, listPools, setAddressReserved, upsertZone } from '../../db/zones';
+import { getHost, setHostState } from '../../db/hosts';
+import { AppError, ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../lib/errors';
+import { inCidr, parseCidr } from '../../lib/net';
+
+const parse = <T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> => {
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationError(result.error);
+  return result.data;
+};
+
+// Users, tokens, grants, zones, pools and hosts: every route here is admin only.
+export function adminRoutes({ db }: Deps): Router {
+  const router = Router();
+  const userOr404 = async (req: Request) => {
+    const id = req.params.id;
+    const user = uuidParam.safeParse(id).success ? await getUser(db, id) : undefined;
+    if (!user) throw new NotFoundError(`user ${id} not found`);
+    return user;
+  };
+  const zoneOr404 = async (id: string) => {
+    const zone = await getZone(db, id);
+    if (!zone) throw new NotFoundError(`zone ${id} not found`);
+    return zone;
+  };
+  const poolOr404 = async (id: string) => {
+    const pool = uuidParam.safeParse(id).success ? await getPool(db, id) : undefined;
+    if (!pool) throw new NotFoundError(`pool ${id} not found`);
+    return pool;
+  };
+  const poolView = (p: { id: string; zone_id: string; first_ip: string; last_ip: string }) => ({ id: p.id, zone: p.zone_id, firstIp: p.first_ip, lastIp: p.last_ip });
+
+  router.get('/v1/users', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    res.json({ items: await listUsers(db) });
+  }));
+  router.post('/v1/users', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const body = parse(createUserBody, req.body);
+    try {
+      res.status(201).json(await createUser(db, body.name, body.role));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`a user named ${body.name} exists`);
+      throw err;
+    }
+  }));
+  router.get('/v1/users/:id', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const user = await userOr404(req);
+    res.json({ ...user, tokens: await listTokens(db, user.id), grants: await listGrants(db, user.id) });
+  }));
+  router.post('/v1/users/:id/tokens', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const user = await userOr404(req);
+    if (req.body !== undefined && Object.keys(req.body ?? {}).length > 0) throw new ValidationError('no body is expected', [{ path: '(body)', message: 'must be empty' }]);
+    res.status(201).json(await issueToken(db, user.id));
+  }));
+  router.delete('/v1/users/:id/tokens/:tokenId', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const user = await userOr404(req);
+    if (!uuidParam.safeParse(req.params.tokenId).success || !(await revokeToken(db, user.id, req.params.tokenId))) {
+      throw new NotFoundError(`token ${req.params.tokenId} not found or already revoked`);
+    }
+    res.status(204).end();
+  }));
+  router.put('/v1/users/:id/grants/:zone', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const user = await userOr404(req);
+    const zone = await zoneOr404(req.params.zone);
+    const body = parse(grantBody, req.body);
+    await putGrant(db, user.id, zone.id, body);
+    res.json({ zone: zone.id, ...body });
+  }));
+
+  router.post('/v1/zones', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const body = parse(createZoneBody, req.body);
+    try { parseCidr(body.subnet); } catch { throw new ValidationError('bad subnet', [{ path: 'subnet', message: 'must be an IPv4 CIDR between /8 and /30' }]); }
+    if (!inCidr(body.gateway, body.subnet)) {
+      throw new ValidationError('the gateway must be a host address of the subnet', [{ path: 'gateway', message: `not inside ${body.subnet}` }]);
+    }
+    if (await getZone(db, body.id)) throw new ConflictError(`zone ${body.id} exists`);
+    await upsertZone(db, body);
+    res.status(201).json(body);
+  }));
+  router.get('/v1/zones/:id/pools', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const zone = await zoneOr404(req.params.id);
+    res.json({ items: (await listPools(db, zone.id)).map(poolView) });
+  }));
+  router.post('/v1/zones/:id/pools', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const zone = await zoneOr404(req.params.id);
+    const body = parse(createPoolBody, req.body);
+    const outside = (body.reserved ?? []).find((ip) => !inCidr(ip, zone.subnet));
+    if (outside) throw new ValidationError(`reserved address ${outside} is not in ${zone.subnet}`, [{ path: 'reserved', message: 'outside the zone' }]);
+    const id = await db.transaction((trx) => addPool(trx, zone, body.firstIp, body.lastIp, body.reserved));
+    res.status(201).json(poolView((await getPool(db, id))!));
+  }));
+  router.patch('/v1/pools/:id', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const pool = await poolOr404(req.params.id);
+    const body = parse(growPoolBody, req.body);
+    const zone = (await getZone(db, pool.zone_id))!;
+    const added = await db.transaction((trx) => growPool(trx, zone, pool, body.firstIp, body.lastIp));
+    res.json({ ...poolView((await getPool(db, pool.id))!), added });
+  }));
+  router.get('/v1/pools/:id/addresses', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const pool = await poolOr404(req.params.id);
+    const state = parse(addressStateQuery, req.query.state);
+    res.json({ items: await listAddresses(db, pool.id, state) });
+  }));
+  router.put('/v1/pools/:id/addresses/:address', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const pool = await poolOr404(req.params.id);
+    const body = parse(reserveAddressBody, req.body);
+    if (!(await setAddressReserved(db, pool.id, req.params.address, body.reserved))) {
+      throw new ConflictError(`address ${req.params.address} is not ${body.reserved ? 'free' : 'reserved'} in this pool`);
+    }
+    res.json({ address: req.params.address, state: body.reserved ? 'reserved' : 'free' });
+  }));
+
+  router.patch('/v1/hosts/:id', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const host = await getHost(db, req.params.id);
+    if (!host) throw new NotFoundError(`host ${req.params.id} not found`);
+    const body = parse(patchHostBody, req.body);
+    if (host.state === 'draining' && body.state !== 'disabled' && body.state !== 'draining') {
+      throw new AppError(409, 'Conflict', 'the host is being evacuated');
+    }
+    await setHostState(db, host.id, body.state);
+    res.json(hostView((await getHost(db, host.id))!));
+  }));
+  return router;
+}

@@ -1,0 +1,122 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import { apiClient, createBody, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
+import { HOST_A, HOST_B } from '../helpers/env';
+import { claimHost, releaseHost, topCandidates } from '../../db/placement';
+import { rankHosts } from '../../placement/rank';
+import { CapacityError } from '../../lib/errors';
+import type { InstanceRow } from '../../db/instances';
+
+const ratios = { cpu: 1, memory: 1 };
+const LIVE = 60;
+
+describe('placement against the database', () => {
+  let admin: ApiClient;
+  let db: Knex;
+  let imageId: string;
+  let adminId: string;
+  beforeAll(async () => {
+    admin = apiClient();
+    db = testDb();
+    imageId = (await db('images').where({ name: 'busybox' }).first()).id;
+    adminId = (await db('users').where({ name: 'admin' }).first()).id;
+  });
+  afterAll(() => db.destroy());
+
+  const zone = async (id: string) => db('zones').insert({ id, subnet: '10.230.0.0/24', gateway: '10.230.0.1', bridge: 'vcnone0' });
+  const host = (id: string, zoneId: string, over: Record<string, unknown> = {}) => ({
+    id, zone_id: zoneId, vcpus: 8, memory_mb: 16384, disk_gb: 500, kinds: ['docker'], last_heartbeat_at: new Date(),
+    numa: JSON.stringify({ nodes: [{ id: 0, cpus: [0, 1, 2, 3], memoryMb: 8192 }, { id: 1, cpus: [4, 5, 6, 7], memoryMb: 8192 }] }), ...over,
+  });
+  const instance = async (zoneId: string, over: Record<string, unknown> = {}) => {
+    const row = {
+      id: crypto.randomUUID(), name: `p-${crypto.randomUUID().slice(0, 8)}`, owner_id: adminId, zone_id: zoneId, kind: 'docker',
+      image_id: imageId, vcpus: 1, memory_mb: 512, disk_gb: 1, state: 'provisioning', ...over,
+    };
+    await db('instances').insert(row);
+    return row;
+  };
+
+  test('a 2-vCPU instance stays inside one NUMA node, on its least-used CPUs; freed on release', async () => {
+    await zone('numa');
+    await db('hosts').insert(host('numa-1', 'numa'));
+    const over = { cpu: 4, memory: 1 };
+    const claims = [];
+    for (let i = 0; i < 4; i++) claims.push(await claimHost(db, (await instance('numa', { vcpus: 2 })).id, over, LIVE));
+    expect(claims.map((c) => c.cpuset)).toEqual([[0, 1], [2, 3], [4, 5], [6, 7]]);
+    // Every CPU is used once: a 1-vCPU instance lands on one, then the next on a different one.
+    const one = await claimHost(db, (await instance('numa')).id, over, LIVE);
+    const two = await claimHost(db, (await instance('numa')).id, over, LIVE);
+    expect(one.cpuset).not.toEqual(two.cpuset);
+    const first = (await db('instances').where({ zone_id: 'numa', cpuset: '{0,1}' }).first()).id;
+    await releaseHost(db, first);
+    await releaseHost(db, first);
+    expect((await db('hosts').where({ id: 'numa-1' }).first()).used_vcpus).toBe(8);
+    const again = await claimHost(db, (await instance('numa', { vcpus: 2 })).id, over, LIVE);
+    expect(again.cpuset).toEqual([0, 1]);
+  });
+
+  test('capacity is re-checked under the lock: 12 concurrent claims on room for 8 give exactly 8', async () => {
+    await zone('tight');
+    await db('hosts').insert(host('tight-1', 'tight', { memory_mb: 8 * 512, vcpus: 64 }));
+    const rows = await Promise.all(Array.from({ length: 12 }, () => instance('tight')));
+    const results = await Promise.allSettled(rows.map((r) => claimHost(db, r.id, ratios, LIVE)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(8);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(refused).toHaveLength(4);
+    for (const r of refused) {
+      expect(r.reason).toBeInstanceOf(CapacityError);
+      expect(r.reason.message).toBe('no host fits: 1 host(s) considered, 1 failed "free memory"');
+    }
+    expect((await db('hosts').where({ id: 'tight-1' }).first()).used_memory_mb).toBe(String(8 * 512));
+  });
+
+  test('the ranking read (filters and order in SQL, best 64) agrees with the pure filters and weighers', async () => {
+    await zone('big');
+    const hosts = Array.from({ length: 160 }, (_, i) => host(`big-${String(i).padStart(3, '0')}`, 'big', {
+      vcpus: [4, 8, 16][i % 3], memory_mb: [8192, 16384][i % 2], used_vcpus: (i * 7) % 5, used_memory_mb: ((i * 13) % 7) * 512,
+      state: i % 17 === 0 ? 'disabled' : 'enabled', kinds: i % 11 === 0 ? ['kvm'] : ['docker'],
+      last_heartbeat_at: i % 19 === 0 ? new Date(Date.now() - 3600_000) : new Date(),
+    }));
+    await db('hosts').insert(hosts);
+    for (let i = 0; i < 40; i++) await instance('big', { app: 'api', host_id: `big-${String((i * 3) % 160).padStart(3, '0')}`, cpuset: '{0}' });
+    for (const app of [null, 'api']) {
+      const probe = { ...(await instance('big', { app })), requested_host_id: null, requested_ip: null } as unknown as InstanceRow;
+      const sql = await topCandidates(db, probe, ratios, LIVE);
+      const all = await db('hosts').where({ zone_id: 'big' });
+      const counts = new Map<string, number>();
+      for (const r of await db('instances').where({ zone_id: 'big', app: 'api' }).whereNotNull('host_id').whereNot({ id: probe.id })) {
+        counts.set(r.host_id, (counts.get(r.host_id) ?? 0) + 1);
+      }
+      const pure = rankHosts(all.map((h) => ({
+        id: h.id, zoneId: h.zone_id, state: h.state, kinds: h.kinds, vcpus: h.vcpus, memoryMb: Number(h.memory_mb), diskGb: Number(h.disk_gb),
+        usedVcpus: h.used_vcpus, usedMemoryMb: Number(h.used_memory_mb), usedDiskGb: Number(h.used_disk_gb), physicalCpus: h.vcpus,
+        live: Date.now() - new Date(h.last_heartbeat_at).getTime() <= LIVE * 1000, appCount: app ? counts.get(h.id) ?? 0 : 0,
+      })), { zoneId: 'big', kind: 'docker', vcpus: 1, memoryMb: 512, diskGb: 1, app, pinnedHostId: null }, ratios);
+      expect(pure.hosts.length).toBeGreaterThan(100);
+      expect(sql.map((h) => h.id)).toEqual(pure.hosts.slice(0, 64).map((h) => h.id));
+      expect(rankHosts(sql, { zoneId: 'big', kind: 'docker', vcpus: 1, memoryMb: 512, diskGb: 1, app, pinnedHostId: null }, ratios).hosts.map((h) => h.id))
+        .toEqual(pure.hosts.slice(0, 64).map((h) => h.id));
+    }
+  });
+
+  test('one app spreads over the two real hosts; no host fits -> 422 saying why, nothing written', async () => {
+    const a = await admin.post('/v1/instances', createBody('spread-1', { app: 'spread' }));
+    expect(await waitForOperation(admin, a.body.operation.id)).toMatchObject({ state: 'succeeded' });
+    const b = await admin.post('/v1/instances', createBody('spread-2', { app: 'spread' }));
+    expect(await waitForOperation(admin, b.body.operation.id)).toMatchObject({ state: 'succeeded' });
+    const hostsOf = [(await admin.get(`/v1/instances/${a.body.instance.id}`)).body.hostId, (await admin.get(`/v1/instances/${b.body.instance.id}`)).body.hostId];
+    expect(hostsOf.sort()).toEqual([HOST_A.id, HOST_B.id]);
+
+    const before = (await db('instances')).length;
+    const huge = await admin.post('/v1/instances', createBody('too-big', { memoryMb: 512 * 1024 }));
+    expect(huge.status).toBe(422);
+    expect(huge.body.detail).toMatch(/^no host fits: \d+ host\(s\) considered, 2 failed "free memory"/);
+    expect(huge.body.rejectedBy['free memory']).toBe(2);
+    expect((await db('instances')).length).toBe(before);
+    for (const r of [a, b]) {
+      const del = await admin.del(`/v1/instances/${r.body.instance.id}`);
+      expect((await waitForOperation(admin, del.body.operation.id)).state).toBe('succeeded');
+    }
+  });
+});

@@ -1,0 +1,101 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import { apiClient, assertAddressInvariants, createBody, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
+import { HOST_A, TEST_ZONE } from '../helpers/env';
+import { allocateAddress } from '../../db/ipam';
+import { CapacityError } from '../../lib/errors';
+
+describe('IP pools', () => {
+  let admin: ApiClient;
+  let db: Knex;
+  let imageId: string;
+  let adminId: string;
+  beforeAll(async () => {
+    admin = apiClient();
+    db = testDb();
+    imageId = (await db('images').where({ name: 'busybox' }).first()).id;
+    adminId = (await db('users').where({ name: 'admin' }).first()).id;
+  });
+  afterAll(() => db.destroy());
+
+  const instanceRows = async (zone: string, n: number) => {
+    const rows = Array.from({ length: n }, (_, i) => ({
+      id: crypto.randomUUID(), name: `${zone}-${i}`, owner_id: adminId, zone_id: zone, kind: 'docker', image_id: imageId,
+      vcpus: 1, memory_mb: 64, disk_gb: 1, state: 'provisioning', app: 'db',
+    }));
+    await db('instances').insert(rows);
+    return rows;
+  };
+
+  test('a pool inside the zone subnet, without the gateway and its reserved addresses; grown; listed with states', async () => {
+    expect((await admin.post('/v1/zones', { id: 'pools-a', subnet: '10.216.0.0/24', gateway: '10.216.0.1', bridge: 'vcpoolsa' })).status).toBe(201);
+    const pool = await admin.post('/v1/zones/pools-a/pools', { firstIp: '10.216.0.1', lastIp: '10.216.0.8', reserved: ['10.216.0.5'] });
+    expect(pool.status).toBe(201);
+    let addresses = (await admin.get(`/v1/pools/${pool.body.id}/addresses`)).body.items;
+    expect(addresses.map((a: { address: string }) => a.address)).toEqual(['10.216.0.2', '10.216.0.3', '10.216.0.4', '10.216.0.5', '10.216.0.6', '10.216.0.7', '10.216.0.8']);
+    expect(addresses.find((a: { address: string }) => a.address === '10.216.0.5').state).toBe('reserved');
+    const grown = await admin.raw('PATCH', `/v1/pools/${pool.body.id}`, { firstIp: '10.216.0.1', lastIp: '10.216.0.12' });
+    expect(grown.status).toBe(200);
+    expect(grown.body).toMatchObject({ lastIp: '10.216.0.12', added: 4 });
+    addresses = (await admin.get(`/v1/pools/${pool.body.id}/addresses?state=free`)).body.items;
+    expect(addresses).toHaveLength(10);
+    // Refusals, each changing nothing.
+    const count = async () => (await db('ip_addresses').where({ zone_id: 'pools-a' })).length;
+    const before = await count();
+    expect((await admin.post('/v1/zones/pools-a/pools', { firstIp: '10.216.0.10', lastIp: '10.216.0.20' })).status).toBe(409);
+    expect((await admin.post('/v1/zones/pools-a/pools', { firstIp: '10.216.0.100', lastIp: '10.216.1.20' })).status).toBe(400);
+    expect((await admin.raw('PATCH', `/v1/pools/${pool.body.id}`, { firstIp: '10.216.0.3', lastIp: '10.216.0.12' })).status).toBe(400);
+    expect((await admin.post('/v1/zones/pools-a/pools', { firstIp: 'ten', lastIp: '10.216.0.20' })).status).toBe(400);
+    expect((await admin.post('/v1/zones', { id: 'pools-b', subnet: '10.217.0.0/24', gateway: '10.218.0.1', bridge: 'vcpoolsb' })).status).toBe(400);
+    expect((await admin.post('/v1/zones', { id: 'pools-a', subnet: '10.216.0.0/24', gateway: '10.216.0.1', bridge: 'vcpoolsa' })).status).toBe(409);
+    expect((await admin.get(`/v1/pools/${pool.body.id}/addresses?state=gone`)).status).toBe(400);
+    expect(await count()).toBe(before);
+  });
+
+  test('200 concurrent allocations from one pool give 200 distinct addresses; an exhausted pool is a CapacityError', async () => {
+    expect((await admin.post('/v1/zones', { id: 'race', subnet: '10.220.0.0/24', gateway: '10.220.0.1', bridge: 'vcrace0' })).status).toBe(201);
+    expect((await admin.post('/v1/zones/race/pools', { firstIp: '10.220.0.2', lastIp: '10.220.0.201' })).status).toBe(201);
+    const rows = await instanceRows('race', 201);
+    const results = await Promise.allSettled(rows.map((r) => db.transaction(async (trx) => allocateAddress(trx, { ...r, requested_ip: null }))));
+    const ok = results.filter((r): r is PromiseFulfilledResult<{ ip: string; mac: string; hostname: string }> => r.status === 'fulfilled').map((r) => r.value);
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(ok).toHaveLength(200);
+    expect(new Set(ok.map((a) => a.ip)).size).toBe(200);
+    expect(failed).toHaveLength(1);
+    expect(failed[0].reason).toBeInstanceOf(CapacityError);
+    expect(failed[0].reason.message).toMatch(/exhausted/);
+    expect(ok.find((a) => a.ip === '10.220.0.7')).toMatchObject({ mac: '52:54:0a:dc:00:07', hostname: 'race-db-0-7' });
+    await assertAddressInvariants(db);
+  });
+
+  test('through the API, an exhausted pool answers 422 and a taken named address 409; nothing written', async () => {
+    expect((await admin.post('/v1/zones', { id: 'tiny', subnet: '10.221.0.0/24', gateway: '10.221.0.1', bridge: 'vctiny0' })).status).toBe(201);
+    expect((await admin.post('/v1/zones/tiny/pools', { firstIp: '10.221.0.2', lastIp: '10.221.0.2' })).status).toBe(201);
+    // A host that fits, so that only the addresses are missing.
+    await db('hosts').insert({
+      id: 'tiny-host', zone_id: 'tiny', vcpus: 4, memory_mb: 4096, disk_gb: 100, numa: JSON.stringify({ nodes: [{ id: 0, cpus: [0, 1, 2, 3], memoryMb: 4096 }] }),
+      kinds: ['docker'], last_heartbeat_at: new Date(Date.now() + 3600_000),
+    });
+    const [row] = await instanceRows('tiny', 1);
+    await db.transaction((trx) => allocateAddress(trx, { ...row, requested_ip: null }));
+    const before = (await db('instances')).length;
+    const exhausted = await admin.post('/v1/instances', createBody('tiny-1', { zone: 'tiny' }));
+    expect(exhausted.status).toBe(422);
+    expect(exhausted.body.detail).toMatch(/exhausted/);
+    const taken = await admin.post('/v1/instances', createBody('tiny-1', { zone: 'tiny', ip: '10.221.0.2' }));
+    expect(taken.status).toBe(409);
+    expect((await db('instances')).length).toBe(before);
+    // This host has no agent: gone, so that no later test waits on its queue.
+    await db('hosts').where({ id: 'tiny-host' }).delete();
+  });
+
+  test('an admin-named free address is the one the instance gets', async () => {
+    const res = await admin.post('/v1/instances', createBody('named-ip', { ip: '10.214.0.200', host: HOST_A.id, app: 'named' }));
+    expect(res.status).toBe(202);
+    expect(await waitForOperation(admin, res.body.operation.id)).toMatchObject({ state: 'succeeded' });
+    const instance = (await admin.get(`/v1/instances/${res.body.instance.id}`)).body;
+    expect(instance).toMatchObject({ ip: '10.214.0.200', mac: '52:54:0a:d6:00:c8', hostname: `${TEST_ZONE.id}-named-0-200` });
+    const del = await admin.del(`/v1/instances/${instance.id}`);
+    expect((await waitForOperation(admin, del.body.operation.id)).state).toBe('succeeded');
+  });
+});
