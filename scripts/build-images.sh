@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the platform's small busybox image twice over: a tgz template in the image store and
-# its Docker twin in the local registry. Nothing is downloaded: busybox comes from Debian's
+# Builds the platform's small busybox images: a tgz template and its Docker twin in the local
+# registry, and a bootable VM template (the same rootfs with Debian's kernel and a busybox initrd). Nothing is downloaded: busybox comes from Debian's
 # busybox-static package. Writes .data/images/manifest.json for the seed step. Idempotent.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -11,10 +11,11 @@ TGZ="$STORE/busybox.tgz"
 REF="$REGISTRY_ADDR/vcloud/busybox:1"
 DOCKER=(docker --host "unix://${VCLOUD_DOCKER_SOCKET:-/var/run/docker.sock}")
 
-if [[ ! -s "$TGZ" ]]; then
-  work="$(mktemp -d)"
-  trap 'rm -rf "$work"' EXIT
-  rootfs="$work/rootfs"
+VM_TGZ="$STORE/busybox-vm.tgz"
+IMAGE_FILES="$ROOT/scripts/image"
+
+make_rootfs() {
+  local rootfs="$1"
   mkdir -p "$rootfs"/{bin,sbin,etc,proc,sys,dev,tmp,root,var/run,usr/bin,usr/sbin}
   cp /bin/busybox "$rootfs/bin/busybox"
   for applet in $("$rootfs/bin/busybox" --list); do
@@ -23,23 +24,62 @@ if [[ ! -s "$TGZ" ]]; then
   printf 'root:x:0:0:root:/root:/bin/sh\n' >"$rootfs/etc/passwd"
   printf 'root:x:0:\n' >"$rootfs/etc/group"
   printf 'vcloud\n' >"$rootfs/etc/hostname"
-  # The template's own init for containers: stay up until told to stop.
-  cat >"$rootfs/sbin/vcloud-init" <<'SH'
-#!/bin/sh
-trap 'exit 0' TERM INT
-while :; do sleep 3600 & wait $!; done
-SH
-  chmod 0755 "$rootfs/sbin/vcloud-init"
-  tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -czf "$TGZ.tmp" .
-  mv "$TGZ.tmp" "$TGZ"
-fi
-TGZ_SHA="sha256:$(sha256sum "$TGZ" | cut -d' ' -f1)"
-TGZ_SIZE="$(stat -c %s "$TGZ")"
+  install -m 0755 "$IMAGE_FILES/vcloud-init" "$rootfs/sbin/vcloud-init"
+}
 
+# A VM's initrd: busybox, the virtio and ext4 modules of Debian's kernel (with what they depend
+# on), and scripts/image/initrd-init as /init.
+make_initrd() {
+  local out="$1" kver="$2" dir m file rel
+  dir="$(mktemp -d)"
+  mkdir -p "$dir"/{bin,dev,proc,sys,newroot,lib/modules/"$kver"}
+  cp /bin/busybox "$dir/bin/busybox"
+  for applet in sh mount umount sleep cat modprobe ip hostname switch_root ipcalc echo; do ln -s busybox "$dir/bin/$applet"; done
+  local queue=(virtio_pci virtio_blk virtio_net crc32c_generic ext4) seen=" "
+  while ((${#queue[@]})); do
+    m="${queue[0]}"; queue=("${queue[@]:1}")
+    [[ "$seen" == *" $m "* ]] && continue
+    seen+="$m "
+    file="$(modinfo -k "$kver" -n "$m" 2>/dev/null || true)"
+    [[ -z "$file" || "$file" == "(builtin)" ]] && continue
+    rel="${file#/lib/modules/$kver/}"
+    mkdir -p "$dir/lib/modules/$kver/$(dirname "$rel")"
+    cp "$file" "$dir/lib/modules/$kver/$rel"
+    for d in $(modinfo -k "$kver" -F depends "$m" | tr ',' ' '); do queue+=("$d"); done
+  done
+  cp /lib/modules/"$kver"/modules.builtin* "$dir/lib/modules/$kver/" 2>/dev/null || true
+  depmod -b "$dir" "$kver"
+  install -m 0755 "$IMAGE_FILES/initrd-init" "$dir/init"
+  (cd "$dir" && find . | cpio -o -H newc --quiet | gzip -9) >"$out"
+  rm -rf "$dir"
+}
+
+REBUILT=0
+if [[ ! -s "$TGZ" || ! -s "$VM_TGZ" ]]; then
+  REBUILT=1
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  make_rootfs "$work/rootfs"
+  tar -C "$work/rootfs" --numeric-owner --owner=0 --group=0 -czf "$TGZ.tmp" .
+  mv "$TGZ.tmp" "$TGZ"
+  kver="$(ls /lib/modules | sort -V | tail -1)"
+  mkdir -p "$work/rootfs/boot"
+  cp "/boot/vmlinuz-$kver" "$work/rootfs/boot/vmlinuz"
+  make_initrd "$work/rootfs/boot/initrd.img" "$kver"
+  tar -C "$work/rootfs" --numeric-owner --owner=0 --group=0 -czf "$VM_TGZ.tmp" .
+  mv "$VM_TGZ.tmp" "$VM_TGZ"
+fi
+
+sha_of() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
+# What the rootfs takes unpacked: the floor for a VM disk made from it.
+unpacked_of() { tar -tvzf "$1" | awk '{s += $3} END {print s + 0}'; }
+
+export MANIFEST="$STORE/manifest.json"
 digest_of() { curl -fsSI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
   "http://$REGISTRY_ADDR/v2/vcloud/busybox/manifests/1" | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest" {print $2}'; }
 
-DIGEST="$(digest_of 2>/dev/null || true)"
+DIGEST=""
+[[ "$REBUILT" = 1 ]] || DIGEST="$(digest_of 2>/dev/null || true)"
 if [[ -z "$DIGEST" ]]; then
   log "importing $TGZ as $REF"
   "${DOCKER[@]}" import --change 'CMD ["/sbin/vcloud-init"]' "$TGZ" "$REF" >/dev/null
@@ -47,9 +87,13 @@ if [[ -z "$DIGEST" ]]; then
   DIGEST="$(digest_of)"
 fi
 
-cat >"$STORE/manifest.json" <<JSON
-{
-  "tgz": { "name": "busybox-tgz", "location": "$TGZ", "digest": "$TGZ_SHA", "sizeBytes": $TGZ_SIZE },
-  "docker": { "name": "busybox", "location": "$REF", "digest": "$DIGEST" }
-}
-JSON
+node -e '
+  const [tgz, vm, ref, digest, tgzSha, tgzSize, vmSha, vmSize] = process.argv.slice(1);
+  const manifest = {
+    tgz: { name: "busybox-tgz", location: tgz, digest: tgzSha, sizeBytes: Number(tgzSize) },
+    vm: { name: "busybox-vm", location: vm, digest: vmSha, sizeBytes: Number(vmSize),
+          boot: { kernel: "boot/vmlinuz", initrd: "boot/initrd.img", cmdline: "console=ttyS0" } },
+    docker: { name: "busybox", location: ref, digest },
+  };
+  require("fs").writeFileSync(process.env.MANIFEST, JSON.stringify(manifest, null, 2) + "\n");
+' "$TGZ" "$VM_TGZ" "$REF" "$DIGEST" "$(sha_of "$TGZ")" "$(unpacked_of "$TGZ")" "$(sha_of "$VM_TGZ")" "$(unpacked_of "$VM_TGZ")"
