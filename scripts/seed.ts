@@ -40,6 +40,7 @@ async function main() {
     if (fs.existsSync(manifestPath)) {
       const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
       await upsertImage(db, { name: manifest.tgz.name, kind: 'tgz', location: manifest.tgz.location, digest: manifest.tgz.digest, size_bytes: manifest.tgz.sizeBytes, boot: null });
+      await upsertImage(db, { name: manifest.vm.name, kind: 'tgz', location: manifest.vm.location, digest: manifest.vm.digest, size_bytes: manifest.vm.sizeBytes, boot: manifest.vm.boot });
       await upsertImage(db, { name: manifest.docker.name, kind: 'docker', location: manifest.docker.location, digest: manifest.docker.digest, boot: null });
     }
     console.log(`zone ${zone.id} (${zone.subnet} on ${zone.bridge}); admin token in ${tokenFile}`);

@@ -17,6 +17,8 @@ node "$ROOT/dist/scripts/seed.js"
 
 start_bg api node "$ROOT/dist/api/server.js"
 start_bg control-worker node "$ROOT/dist/workers/control-worker.js"
+# TCG: ordinary guest kernels hang under this machine's /dev/kvm; real hosts use kvm.
+VCLOUD_LIBVIRT_DOMAIN_TYPE="${VCLOUD_LIBVIRT_DOMAIN_TYPE:-qemu}" \
 VCLOUD_HOST_ID="${VCLOUD_HOST_ID:-local-1}" VCLOUD_HOST_ZONE="${VCLOUD_SEED_ZONE:-default}" \
   start_bg host-agent node "$ROOT/dist/workers/host-worker.js"
 

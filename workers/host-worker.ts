@@ -1,10 +1,15 @@
 import os from 'node:os';
+import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { hostQueue, loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createDb } from '../db/connection';
 import { heartbeat, upsertHost } from '../db/hosts';
 import { DockerDriver } from '../drivers/docker-driver';
+import { LibvirtDriver } from '../drivers/libvirt-driver';
+import { DirImageStore } from '../images/image-store';
+import { DirStorage } from '../storage/dir-storage';
+import { LvmStorage } from '../storage/lvm-storage';
 import type { InstanceDriver, InstanceKind } from '../drivers/instance-driver';
 import { createHostActivities } from '../activities/host/instance-activities';
 import { diskGbFree, readNumaTopology } from '../host/machine';
@@ -22,6 +27,22 @@ async function main() {
     drivers.docker = docker;
   } catch (err) {
     log.warn({ err: String(err) }, 'no docker engine: this host will not take containers');
+  }
+
+  const hostDir = (what: string) => path.join(config.dataDir, what, config.hostId);
+  const imageStore = new DirImageStore(config.imageStoreDir);
+  const storage = config.storageDriver === 'lvm'
+    ? new LvmStorage(config.lvmVolumeGroup)
+    : new DirStorage(config.storageDir ?? hostDir('disks'));
+  const libvirt = new LibvirtDriver({
+    uri: config.libvirtUri, domainType: config.libvirtDomainType, storage, imageStore,
+    cacheDir: hostDir('image-cache'), workDir: hostDir('work'), consoleDir: hostDir('consoles'),
+  });
+  try {
+    log.info({ version: (await libvirt.probe()).version, uri: config.libvirtUri }, 'libvirt found');
+    drivers.kvm = libvirt;
+  } catch (err) {
+    log.warn({ err: String(err) }, 'no libvirt: this host will not take VMs');
   }
 
   const numa = readNumaTopology();

@@ -56,6 +56,15 @@ export function instanceRoutes(deps: Deps): Router {
       throw new ValidationError(`image ${image.name} is a ${image.kind} image; a ${body.kind} instance needs a ready ${wanted} image`,
         [{ path: 'image', message: `must be a ${wanted} image` }]);
     }
+    if (body.kind === 'kvm' && !image.boot?.kernel) {
+      throw new ValidationError(`image ${image.name} carries no kernel: a VM boots from a template with /boot/vmlinuz and an initrd`,
+        [{ path: 'image', message: 'has no kernel' }]);
+    }
+    const minDiskGb = body.kind === 'kvm' ? Math.max(1, Math.ceil(Number(image.size_bytes ?? 0) / 2 ** 30)) : 1;
+    const diskGb = body.diskGb ?? minDiskGb;
+    if (diskGb < minDiskGb) {
+      throw new ValidationError(`diskGb ${diskGb} is below the image's ${minDiskGb} GB`, [{ path: 'diskGb', message: `must be at least ${minDiskGb}` }]);
+    }
     if (body.ip && !inCidr(body.ip, zone.subnet)) {
       throw new ValidationError(`address ${body.ip} is not in zone ${zone.id} (${zone.subnet})`, [{ path: 'ip', message: 'not in the zone subnet' }]);
     }
@@ -72,7 +81,7 @@ export function instanceRoutes(deps: Deps): Router {
       write: async (trx) => {
         const intent = {
           id: instanceId, name: body.name, owner_id: user.id, zone_id: zone.id, kind: body.kind, app: body.app ?? null,
-          image_id: image.id, vcpus: body.vcpus, memory_mb: body.memoryMb, disk_gb: body.diskGb ?? 1,
+          image_id: image.id, vcpus: body.vcpus, memory_mb: body.memoryMb, disk_gb: diskGb,
           requested_host_id: body.host ?? null, requested_ip: body.ip ?? null,
         };
         // Quota first, under the grant's row lock; then the early capacity and address answers.

@@ -12,9 +12,9 @@ export const TEST_CONTROL_QUEUE = 'vcloud-control-test';
 export const TEMPORAL_ADDRESS = process.env.VCLOUD_TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 export const TEST_ZONE = { id: 'test', subnet: '10.214.0.0/24', gateway: '10.214.0.1', bridge: 'vctest0' };
 export const TEST_POOL = ['10.214.0.10', '10.214.0.250'] as const;
-export const HOST_A = { id: 'test-a', dockerSocket: '/var/run/docker.sock' };
+export const HOST_A = { id: 'test-a', dockerSocket: '/var/run/docker.sock', libvirtUri: 'qemu:///system' };
 /** Host B: a second Docker engine with its own socket and data root, on the same zone bridge. */
-export const HOST_B = { id: 'test-b', dockerSocket: path.join(DATA, 'docker-b.sock') };
+export const HOST_B = { id: 'test-b', dockerSocket: path.join(DATA, 'docker-b.sock'), libvirtUri: `qemu+unix:///system?socket=${path.join(DATA, 'no-libvirt-b.sock')}` };
 export const TEST_IP_HEALTH_SCHEDULE = 'ip-pool-health-test';
 export const TEST_RELEASE_AFTER = 2;
 export const STATE_FILE = path.join(DATA, 'test-platform.json');

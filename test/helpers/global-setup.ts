@@ -69,6 +69,7 @@ export default async function globalSetup(): Promise<void> {
     fs.writeFileSync(path.join(DATA, 'test-admin-token'), token, { mode: 0o600 });
     const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
     await upsertImage(db, { name: manifest.docker.name, kind: 'docker', location: manifest.docker.location, digest: manifest.docker.digest, boot: null });
+    await upsertImage(db, { name: manifest.vm.name, kind: 'tgz', location: manifest.vm.location, digest: manifest.vm.digest, size_bytes: manifest.vm.sizeBytes, boot: manifest.vm.boot });
     await upsertImage(db, { name: manifest.tgz.name, kind: 'tgz', location: manifest.tgz.location, digest: manifest.tgz.digest, size_bytes: manifest.tgz.sizeBytes, boot: null });
     // Registered but never pushed: a create from it must fail on the host and leave nothing.
     await upsertImage(db, { name: 'ghost', kind: 'docker', location: manifest.docker.location.replace(/\/busybox:1$/, '/ghost:1'), digest: null, boot: null });
@@ -80,7 +81,10 @@ export default async function globalSetup(): Promise<void> {
   startProcess('api', 'api');
   startProcess('control-worker', 'control-worker');
   for (const h of [HOST_A, HOST_B]) {
-    startProcess(h.id, 'host', { VCLOUD_HOST_ID: h.id, VCLOUD_HOST_ZONE: TEST_ZONE.id, VCLOUD_DOCKER_SOCKET: h.dockerSocket });
+    startProcess(h.id, 'host', {
+      VCLOUD_HOST_ID: h.id, VCLOUD_HOST_ZONE: TEST_ZONE.id, VCLOUD_DOCKER_SOCKET: h.dockerSocket,
+      VCLOUD_LIBVIRT_URI: h.libvirtUri, VCLOUD_LIBVIRT_DOMAIN_TYPE: 'qemu',
+    });
   }
 
   await waitUntil('the API', async () => (await fetch(`${TEST_API}/healthz`)).ok);
@@ -88,6 +92,8 @@ export default async function globalSetup(): Promise<void> {
   try {
     await waitUntil('hosts test-a and test-b to register', async () =>
       (await check('hosts').whereIn('id', [HOST_A.id, HOST_B.id]).whereRaw("'docker' = any(kinds)")).length === 2);
+    await waitUntil('host test-a to offer VMs', async () =>
+      Boolean(await check('hosts').where({ id: HOST_A.id }).whereRaw("'kvm' = any(kinds)").first()));
   } finally {
     await check.destroy();
   }

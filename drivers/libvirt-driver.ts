@@ -1,0 +1,209 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { buildDomainXml } from './domain-xml';
+import {
+  instanceResourceName, PermanentDriverError,
+  type InstanceDriver, type InstanceSpec, type InstanceStatus,
+} from './instance-driver';
+import { NotSupportedError } from '../lib/errors';
+import type { ImageStore } from '../images/image-store';
+import type { StorageDriver } from '../storage/storage-driver';
+import { unpackTgz, writePersonality } from '../host/rootfs';
+import { run } from '../host/run';
+
+export interface LibvirtOptions {
+  uri: string;
+  domainType: 'kvm' | 'qemu';
+  storage: StorageDriver;
+  imageStore: ImageStore;
+  /** Per-host cache of templates and their kernels. */
+  cacheDir: string;
+  /** Scratch space for unpacking a rootfs before it goes onto a disk. */
+  workDir: string;
+  consoleDir: string;
+}
+
+type Libvirt = typeof import('@unraid/libvirt', { with: { 'resolution-mode': 'import' } });
+type Hypervisor = InstanceType<Libvirt['Hypervisor']>;
+type Domain = Awaited<ReturnType<Hypervisor['domainLookupByName']>>;
+
+// libvirt's states, as in virDomainState.
+const RUNNING = 1, BLOCKED = 2, PAUSED = 3;
+
+/**
+ * VMs through @unraid/libvirt. The binding runs no event loop, so libvirtd drops connections
+ * it thinks idle: each verb opens its own connection and closes it.
+ */
+export class LibvirtDriver implements InstanceDriver {
+  readonly kind = 'kvm' as const;
+  private lib?: Promise<Libvirt>;
+
+  constructor(private readonly o: LibvirtOptions) {
+    for (const dir of [o.cacheDir, o.workDir, o.consoleDir]) fs.mkdirSync(dir, { recursive: true });
+  }
+
+  private async connect<T>(fn: (hv: Hypervisor) => Promise<T>): Promise<T> {
+    this.lib ??= import('@unraid/libvirt');
+    const { Hypervisor } = await this.lib;
+    const hv = new Hypervisor({ uri: this.o.uri });
+    await hv.connectOpen();
+    try {
+      return await fn(hv);
+    } finally {
+      await hv.connectClose().catch(() => undefined);
+    }
+  }
+
+  private async lookup(hv: Hypervisor, instanceId: string): Promise<Domain | null> {
+    try {
+      return await hv.domainLookupByName(instanceResourceName(instanceId));
+    } catch (err) {
+      if (/not found|no domain/i.test(String((err as Error).message))) return null;
+      throw err;
+    }
+  }
+
+  async probe() {
+    const version = (await run('virsh', ['-c', this.o.uri, 'version', '--daemon'], 30_000)).match(/libvirt ([\d.]+)/)?.[1] ?? 'unknown';
+    await this.connect((hv) => hv.connectGetHostname());
+    return { version };
+  }
+
+  private imageCache(imageId: string) {
+    const dir = path.join(this.o.cacheDir, imageId);
+    return { dir, tgz: path.join(dir, 'image.tgz'), kernel: path.join(dir, 'vmlinuz'), initrd: path.join(dir, 'initrd.img'), ready: path.join(dir, '.ready') };
+  }
+
+  /** Fetches the template (digest checked) and pulls out its kernel and initrd, once per image. */
+  async ensureImage(spec: InstanceSpec, onProgress?: (detail: string) => void): Promise<void> {
+    const { image } = spec;
+    if (image.kind !== 'tgz' || !image.boot?.kernel || !image.boot?.initrd) {
+      throw new PermanentDriverError(`image ${image.id} is not a bootable tgz template (it needs /boot kernel and initrd)`);
+    }
+    const c = this.imageCache(image.id);
+    if (fs.existsSync(c.ready)) return;
+    fs.mkdirSync(c.dir, { recursive: true });
+    onProgress?.('fetching template');
+    await this.o.imageStore.fetch(image.location, c.tgz, image.digest).catch((err) => {
+      throw new PermanentDriverError(String((err as Error).message));
+    });
+    const boot = path.join(c.dir, 'boot-unpack');
+    fs.rmSync(boot, { recursive: true, force: true });
+    fs.mkdirSync(boot);
+    await run('tar', ['-xzf', c.tgz, '-C', boot, `./${image.boot.kernel}`, `./${image.boot.initrd}`])
+      .catch(() => run('tar', ['-xzf', c.tgz, '-C', boot, image.boot!.kernel, image.boot!.initrd]));
+    fs.renameSync(path.join(boot, image.boot.kernel), c.kernel);
+    fs.renameSync(path.join(boot, image.boot.initrd), c.initrd);
+    fs.rmSync(boot, { recursive: true, force: true });
+    fs.writeFileSync(c.ready, image.digest ?? '');
+  }
+
+  consoleLog(instanceId: string): string {
+    return path.join(this.o.consoleDir, `${instanceResourceName(instanceId)}.log`);
+  }
+
+  domainXml(spec: InstanceSpec): string {
+    const c = this.imageCache(spec.image.id);
+    return buildDomainXml({
+      instanceId: spec.instanceId, domainType: this.o.domainType, vcpus: spec.vcpus, cpuset: spec.cpuset, memoryMb: spec.memoryMb,
+      kernel: c.kernel, initrd: c.initrd, baseCmdline: spec.image.boot?.cmdline ?? 'console=ttyS0',
+      disk: this.o.storage.diskFor(spec.instanceId), network: spec.network, hostname: spec.hostname,
+      consoleLog: this.consoleLog(spec.instanceId),
+    });
+  }
+
+  /** Disk from the template (with the instance's hostname and network written in), then the domain. */
+  async create(spec: InstanceSpec): Promise<void> {
+    if (await this.connect((hv) => this.lookup(hv, spec.instanceId))) return;
+    if (!(await this.o.storage.exists(spec.instanceId))) {
+      const work = path.join(this.o.workDir, instanceResourceName(spec.instanceId));
+      fs.rmSync(work, { recursive: true, force: true });
+      try {
+        await unpackTgz(this.imageCache(spec.image.id).tgz, work);
+        writePersonality(work, { hostname: spec.hostname, ...spec.network });
+        await this.o.storage.createDisk(spec.instanceId, spec.diskGb, work);
+      } finally {
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    }
+    await this.connect((hv) => hv.domainDefineXML(this.domainXml(spec)));
+  }
+
+  async start(instanceId: string): Promise<void> {
+    await this.connect(async (hv) => {
+      const domain = await this.lookup(hv, instanceId);
+      if (!domain) throw new Error(`domain of ${instanceId} is not defined`);
+      const { state } = await hv.domainGetInfo(domain);
+      if (state === RUNNING || state === BLOCKED) return;
+      if (state === PAUSED) return hv.domainResume(domain);
+      await hv.domainCreate(domain);
+    });
+  }
+
+  /** Power off: the template has no ACPI handling, and a stop must not wait on a guest. */
+  async stop(instanceId: string): Promise<void> {
+    await this.connect(async (hv) => {
+      const domain = await this.lookup(hv, instanceId);
+      if (!domain) return;
+      const { state } = await hv.domainGetInfo(domain);
+      if (state === RUNNING || state === BLOCKED || state === PAUSED) await hv.domainDestroy(domain);
+    });
+  }
+
+  async pause(instanceId: string): Promise<void> {
+    await this.connect(async (hv) => {
+      const domain = await this.lookup(hv, instanceId);
+      if (domain && (await hv.domainGetInfo(domain)).state !== PAUSED) await hv.domainSuspend(domain);
+    });
+  }
+
+  async resume(instanceId: string): Promise<void> {
+    await this.connect(async (hv) => {
+      const domain = await this.lookup(hv, instanceId);
+      if (domain && (await hv.domainGetInfo(domain)).state === PAUSED) await hv.domainResume(domain);
+    });
+  }
+
+  async destroy(instanceId: string): Promise<void> {
+    await this.connect(async (hv) => {
+      const domain = await this.lookup(hv, instanceId);
+      if (!domain) return;
+      const { state } = await hv.domainGetInfo(domain);
+      if (state === RUNNING || state === BLOCKED || state === PAUSED) await hv.domainDestroy(domain);
+      await hv.domainUndefine(domain).catch(async (err) => { if (await this.lookup(hv, instanceId)) throw err; });
+    });
+    await this.o.storage.removeDisk(instanceId);
+    fs.rmSync(this.consoleLog(instanceId), { force: true });
+  }
+
+  async resize(): Promise<void> {
+    throw new NotSupportedError('libvirt', 'resize of a defined domain (recreate it with the new size)');
+  }
+
+  async inspect(instanceId: string): Promise<InstanceStatus> {
+    return this.connect(async (hv) => {
+      const domain = await this.lookup(hv, instanceId);
+      if (!domain) return { exists: false, running: false, paused: false, state: 'absent' };
+      const info = await hv.domainGetInfo(domain);
+      const state = info.state === RUNNING || info.state === BLOCKED ? 'running' : info.state === PAUSED ? 'paused' : 'shutoff';
+      return { exists: true, running: state === 'running', paused: state === 'paused', state, memoryBytes: info.maxMem * 1024 };
+    });
+  }
+
+  async list(): Promise<string[]> {
+    return this.connect(async (hv) => {
+      const domains = await hv.connectListAllDomains();
+      const names = await Promise.all(domains.map((d) => hv.domainGetName(d)));
+      return names.filter((n) => n.startsWith('vc-')).map((n) => n.slice(3));
+    });
+  }
+
+  async stats(instanceId: string) {
+    return this.connect(async (hv) => {
+      const domain = await this.lookup(hv, instanceId);
+      if (!domain) throw new Error(`domain of ${instanceId} is not defined`);
+      const info = await hv.domainGetInfo(domain);
+      return { cpuNanos: info.cpuTime, memoryBytes: info.memory * 1024 };
+    });
+  }
+}

@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { run } from '../host/run';
+import { PermanentDriverError, instanceResourceName } from '../drivers/instance-driver';
+import { mkfsArgs, type StorageDriver } from './storage-driver';
+
+/** A raw file per disk under one directory; built under a temporary name and renamed when whole. */
+export class DirStorage implements StorageDriver {
+  readonly name = 'dir' as const;
+  constructor(private readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+  }
+
+  diskFor(instanceId: string) {
+    return { type: 'file' as const, path: path.join(this.dir, `${instanceResourceName(instanceId)}.raw`) };
+  }
+
+  async exists(instanceId: string): Promise<boolean> {
+    return fs.existsSync(this.diskFor(instanceId).path);
+  }
+
+  async createDisk(instanceId: string, sizeGb: number, rootfsDir: string): Promise<void> {
+    const { path: target } = this.diskFor(instanceId);
+    if (fs.existsSync(target)) return;
+    const partial = `${target}.partial`;
+    fs.rmSync(partial, { force: true });
+    try {
+      await run('mkfs.ext4', [...mkfsArgs(rootfsDir), partial, `${sizeGb}G`], 300_000);
+    } catch (err) {
+      fs.rmSync(partial, { force: true });
+      throw new PermanentDriverError(`the image does not fit on a ${sizeGb} GB disk: ${lastLine(err)}`);
+    }
+    fs.renameSync(partial, target);
+  }
+
+  async restoreDisk(instanceId: string, sizeGb: number, rawImagePath: string): Promise<void> {
+    const { path: target } = this.diskFor(instanceId);
+    if (fs.existsSync(target)) return;
+    const partial = `${target}.partial`;
+    await run('qemu-img', ['convert', '-O', 'raw', rawImagePath, partial], 600_000);
+    await run('qemu-img', ['resize', '-f', 'raw', partial, `${sizeGb}G`]).catch(() => undefined);
+    fs.renameSync(partial, target);
+  }
+
+  async removeDisk(instanceId: string): Promise<void> {
+    const { path: target } = this.diskFor(instanceId);
+    fs.rmSync(target, { force: true });
+    fs.rmSync(`${target}.partial`, { force: true });
+  }
+}
+
+export const lastLine = (err: unknown): string => String((err as Error).message).trim().split('\n').filter(Boolean).pop() ?? '';

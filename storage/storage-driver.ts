@@ -1,0 +1,16 @@
+/** Where a VM's disk lives. `dir` (files) everywhere by default, `lvm` (a volume group) in production. */
+export interface StorageDriver {
+  readonly name: 'dir' | 'lvm';
+  /** The disk as the domain sees it. */
+  diskFor(instanceId: string): { type: 'file' | 'block'; path: string };
+  exists(instanceId: string): Promise<boolean>;
+  /** Makes an ext4 filesystem of `sizeGb` holding `rootfsDir`; a second call finds it made. */
+  createDisk(instanceId: string, sizeGb: number, rootfsDir: string): Promise<void>;
+  /** A raw disk image (a snapshot) written onto a new disk. */
+  restoreDisk(instanceId: string, sizeGb: number, rawImagePath: string): Promise<void>;
+  removeDisk(instanceId: string): Promise<void>;
+}
+
+/** mkfs.ext4 with the rootfs copied in, no mount needed; the caller adds the target. */
+export const mkfsArgs = (rootfsDir: string): string[] =>
+  ['-q', '-F', '-L', 'vcroot', '-E', 'root_owner=0:0', '-d', rootfsDir];
