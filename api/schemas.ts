@@ -47,3 +47,12 @@ export const growPoolBody = z.object({ firstIp: ipv4, lastIp: ipv4 }).strict();
 export const addressStateQuery = z.enum(['free', 'allocated', 'reserved', 'quarantined']).optional();
 export const patchHostBody = z.object({ state: z.enum(['enabled', 'draining', 'disabled']) }).strict();
 export const reserveAddressBody = z.object({ reserved: z.boolean() }).strict();
+
+export const newImageName = z.string().min(1).max(100).regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lowercase letters, digits, ".", "_" or "-"');
+export const registerDockerImageBody = z.object({
+  name: newImageName,
+  kind: z.enum(['docker', 'tgz']),
+  reference: registryReference,
+}).strict();
+export const uploadQuery = z.object({ name: newImageName, kind: z.literal('tgz') }).strict();
+export const convertBody = z.object({ to: z.enum(['docker', 'tgz']), name: newImageName.optional() }).strict();

@@ -26,5 +26,5 @@ export const hostView = (h: HostRow) => ({
 
 export const imageView = (i: ImageRow) => ({
   id: i.id, name: i.name, kind: i.kind, location: i.location, digest: i.digest,
-  sizeBytes: i.size_bytes === null ? null : Number(i.size_bytes), boot: i.boot, sourceImageId: i.source_image_id ?? undefined, state: i.state,
+  sizeBytes: i.size_bytes === null ? null : Number(i.size_bytes), boot: i.boot, sourceImageId: i.source_image_id ?? undefined, state: i.state, failure: i.failure ?? undefined,
 });

@@ -49,3 +49,13 @@ export async function getHost(db: Db, id: string): Promise<HostRow | undefined> 
 export async function setHostState(db: Db, id: string, state: 'enabled' | 'draining' | 'disabled' | 'down'): Promise<void> {
   await db('hosts').where({ id }).update({ state });
 }
+
+/** The enabled host of `kind` heard from most recently, within `liveSeconds`. */
+export async function pickLiveHost(db: Db, kind: string, liveSeconds: number, zoneId?: string): Promise<string | null> {
+  const q = db('hosts').where({ state: 'enabled' }).whereRaw('? = any(kinds)', [kind])
+    .whereRaw('last_heartbeat_at >= now() - make_interval(secs => ?)', [liveSeconds])
+    .orderBy('last_heartbeat_at', 'desc');
+  if (zoneId) q.where({ zone_id: zoneId });
+  const row = await q.first('id');
+  return row?.id ?? null;
+}

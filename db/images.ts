@@ -1,24 +1,78 @@
 import type { Db } from './connection';
+import { ConflictError, isUniqueViolation } from '../lib/errors';
 
 export interface ImageRow {
   id: string; name: string; kind: 'tgz' | 'docker'; location: string; digest: string | null;
   size_bytes: string | null; boot: Record<string, string> | null; source_image_id: string | null; state: string;
+  failure?: string | null;
 }
 
 export async function listImages(db: Db): Promise<ImageRow[]> {
-  return db('images').orderBy('name').select('*');
+  return db('images').whereNot({ state: 'deleted' }).orderBy('name').select('*');
 }
 
+/** By id, or by name among the images that are not deleted. */
 export async function getImage(db: Db, idOrName: string): Promise<ImageRow | undefined> {
-  const q = db('images').where({ name: idOrName });
-  if (/^[0-9a-f-]{36}$/i.test(idOrName)) q.orWhere({ id: idOrName });
-  return q.first();
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrName)) {
+    return db('images').where({ id: idOrName }).first();
+  }
+  return db('images').where({ name: idOrName }).whereNot({ state: 'deleted' }).first();
 }
 
-export async function upsertImage(db: Db, image: Omit<ImageRow, 'id' | 'state' | 'source_image_id' | 'size_bytes'> & { size_bytes?: number }): Promise<ImageRow> {
-  const [row] = await db('images')
-    .insert({ ...image, boot: image.boot ? JSON.stringify(image.boot) : null })
-    .onConflict('name').merge(['location', 'digest', 'size_bytes', 'boot', 'kind'])
+export interface NewImage {
+  name: string; kind: 'tgz' | 'docker'; location: string; digest: string | null; size_bytes?: number | null;
+  boot: Record<string, string> | null; source_image_id?: string | null; state?: string;
+}
+
+export async function insertImage(db: Db, image: NewImage): Promise<ImageRow> {
+  try {
+    const [row] = await db('images').insert({ ...image, boot: image.boot ? JSON.stringify(image.boot) : null }).returning('*');
+    return row;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ConflictError(`an image named ${image.name} exists`);
+    throw err;
+  }
+}
+
+/** Seeding: the same name again refreshes the row. */
+export async function upsertImage(db: Db, image: NewImage): Promise<ImageRow> {
+  const existing = await db('images').where({ name: image.name }).whereNot({ state: 'deleted' }).first();
+  if (!existing) return insertImage(db, image);
+  const [row] = await db('images').where({ id: existing.id })
+    .update({ location: image.location, digest: image.digest, size_bytes: image.size_bytes ?? null, kind: image.kind, boot: image.boot ? JSON.stringify(image.boot) : null })
     .returning('*');
   return row;
+}
+
+export async function markImageReady(db: Db, id: string, done: { location: string; digest: string; sizeBytes: number | null; boot: Record<string, string> | null }): Promise<void> {
+  await db('images').where({ id, state: 'pending' }).update({
+    state: 'ready', location: done.location, digest: done.digest, size_bytes: done.sizeBytes, boot: done.boot ? JSON.stringify(done.boot) : null,
+  });
+}
+
+export async function markImageFailed(db: Db, id: string, failure: string): Promise<void> {
+  await db('images').where({ id, state: 'pending' }).update({ state: 'failed', failure });
+}
+
+/** Why an image may not be deleted now, if it may not. */
+export async function imageInUse(db: Db, id: string): Promise<string | null> {
+  const instances = await db('instances').where({ image_id: id }).whereNotIn('state', ['deleted', 'failed']).count('* as n').first();
+  if (Number(instances!.n) > 0) return `${instances!.n} instance(s) use it`;
+  const converting = await db('images').where({ source_image_id: id, state: 'pending' }).count('* as n').first();
+  if (Number(converting!.n) > 0) return 'a conversion from it is running';
+  const target = await db('operations').where({ image_id: id, state: 'running' }).first('id');
+  if (target) return 'a conversion to it is running';
+  return null;
+}
+
+export async function markImageDeleted(db: Db, id: string): Promise<void> {
+  await db('images').where({ id }).update({ state: 'deleted' });
+}
+
+/** Another live image keeps the same data (a registry manifest shared by two names, say). */
+export async function locationShared(db: Db, image: ImageRow): Promise<boolean> {
+  const other = await db('images').whereNot({ id: image.id }).whereNot({ state: 'deleted' })
+    .where((q) => q.where({ location: image.location }).orWhere((q2) => q2.where({ digest: image.digest }).whereNotNull('digest')))
+    .first('id');
+  return Boolean(other);
 }

@@ -14,12 +14,18 @@ log "lint"; npx eslint .
 log "typecheck"; npm run --silent typecheck
 bash "$ROOT/scripts/build-images.sh"
 
+rm -f "$DATA/jest-results.json"
 set +e
 npx jest --runInBand --forceExit --json --outputFile="$DATA/jest-results.json" "$@"
 status=$?
 set -e
-node -e '
-  const r = require(process.argv[1]);
-  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
-' "$DATA/jest-results.json" || true
+if [[ -f "$DATA/jest-results.json" ]]; then
+  node -e '
+    const r = require(process.argv[1]);
+    console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+  ' "$DATA/jest-results.json"
+else
+  echo "jest: did not run its tests (see above), exit $status"
+  [[ $status -ne 0 ]] || status=1
+fi
 exit $status

@@ -5,6 +5,7 @@ import { createLogger } from '../lib/logger';
 import { createDb, migrateLatest } from '../db/connection';
 import { createControlActivities } from '../activities/control/instance-activities';
 import { createIpHealthActivities } from '../activities/control/ip-health-activities';
+import { createImageControlActivities } from '../activities/control/image-activities';
 import { ensureIpHealthSchedule } from './ip-health-schedule';
 
 // Runs every workflow and the activities that touch the database, on `vcloud-control`.
@@ -22,6 +23,7 @@ async function main() {
     activities: {
       ...createControlActivities({ db, ratios: placementRatios(config), hostLiveSeconds: hostLiveSeconds(config) }),
       ...createIpHealthActivities({ db, hostLiveSeconds: hostLiveSeconds(config), releaseAfter: config.ipHealthReleaseAfter }),
+      ...createImageControlActivities({ db, registry: config.registry, hostLiveSeconds: hostLiveSeconds(config) }),
     },
   });
   const client = await Connection.connect({ address: config.temporalAddress });

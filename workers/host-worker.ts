@@ -12,6 +12,8 @@ import { DirStorage } from '../storage/dir-storage';
 import { LvmStorage } from '../storage/lvm-storage';
 import type { InstanceDriver, InstanceKind } from '../drivers/instance-driver';
 import { createHostActivities } from '../activities/host/instance-activities';
+import { createImageActivities } from '../activities/host/image-activities';
+import { DockerImages } from '../drivers/docker-images';
 import { diskGbFree, readNumaTopology } from '../host/machine';
 
 // The only process that touches a host. It registers the host, heartbeats, and serves host-<id>.
@@ -60,7 +62,10 @@ async function main() {
     connection,
     namespace: config.temporalNamespace,
     taskQueue: hostQueue(config.hostId),
-    activities: createHostActivities({ hostId: config.hostId, drivers }),
+    activities: {
+      ...createHostActivities({ hostId: config.hostId, drivers }),
+      ...createImageActivities({ images: drivers.docker ? new DockerImages(config.dockerSocket) : null, imageStore, cacheDir: hostDir('image-cache') }),
+    },
     maxConcurrentActivityTaskExecutions: 20,
   });
   log.info({ taskQueue: hostQueue(config.hostId), kinds: Object.keys(drivers) }, 'host agent running');

@@ -2,6 +2,8 @@ import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities/control/instance-activities';
 import type { HostActivities } from '../activities/host/instance-activities';
 import type { IpHealthActivities } from '../activities/control/ip-health-activities';
+import type { ImageControlActivities } from '../activities/control/image-activities';
+import type { ImageActivities } from '../activities/host/image-activities';
 
 /**
  * Control steps are short database transactions on the worker that runs the workflow, so they
@@ -39,5 +41,24 @@ export function probeActivities(hostId: string) {
     scheduleToStartTimeout: '10 seconds',
     startToCloseTimeout: '2 minutes',
     retry: { initialInterval: '1 second', maximumAttempts: 2 },
+  });
+}
+
+export const imageControl = proxyLocalActivities<ImageControlActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10 },
+});
+
+/**
+ * A conversion can take long; the heartbeat timeout is what notices a dead agent, and the
+ * retry runs the step again on the same host when its agent is back.
+ */
+export function convertActivities(hostId: string) {
+  return proxyActivities<ImageActivities>({
+    taskQueue: `host-${hostId}`,
+    scheduleToStartTimeout: '5 minutes',
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '15 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
   });
 }

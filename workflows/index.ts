@@ -1,3 +1,4 @@
 export { createInstance } from './create-instance';
 export { deleteInstance } from './delete-instance';
 export { ipPoolHealth } from './ip-pool-health';
+export { convertImage } from './convert-image';

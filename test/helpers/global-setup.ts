@@ -24,6 +24,14 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
   }
 }
 
+/** A test host's agent: its own Docker engine and libvirt, TCG guests, the test zone. */
+export function startHostAgent(h: { id: string; dockerSocket: string; libvirtUri: string }): number {
+  return startProcess(h.id, 'host', {
+    VCLOUD_HOST_ID: h.id, VCLOUD_HOST_ZONE: TEST_ZONE.id, VCLOUD_DOCKER_SOCKET: h.dockerSocket,
+    VCLOUD_LIBVIRT_URI: h.libvirtUri, VCLOUD_LIBVIRT_DOMAIN_TYPE: 'qemu',
+  });
+}
+
 export default async function globalSetup(): Promise<void> {
   await stopAll();
   const db = createDb(TEST_DB_URL, { min: 0, max: 2 });
@@ -80,12 +88,7 @@ export default async function globalSetup(): Promise<void> {
   fs.writeFileSync(STATE_FILE, '{}');
   startProcess('api', 'api');
   startProcess('control-worker', 'control-worker');
-  for (const h of [HOST_A, HOST_B]) {
-    startProcess(h.id, 'host', {
-      VCLOUD_HOST_ID: h.id, VCLOUD_HOST_ZONE: TEST_ZONE.id, VCLOUD_DOCKER_SOCKET: h.dockerSocket,
-      VCLOUD_LIBVIRT_URI: h.libvirtUri, VCLOUD_LIBVIRT_DOMAIN_TYPE: 'qemu',
-    });
-  }
+  for (const h of [HOST_A, HOST_B]) startHostAgent(h);
 
   await waitUntil('the API', async () => (await fetch(`${TEST_API}/healthz`)).ok);
   const check = createDb(TEST_DB_URL, { min: 0, max: 1 });

@@ -5,6 +5,7 @@ import { apiClient, assertAddressInvariants, createBody, pings, testDb, waitForO
 import { DATA, HOST_A } from '../helpers/env';
 import { run } from '../../host/run';
 import { sha256File } from '../../images/image-store';
+import { upsertImage } from '../../db/images';
 
 const virsh = (...args: string[]) => run('virsh', ['-c', HOST_A.libvirtUri, ...args]);
 const domainExists = (id: string) => virsh('dominfo', `vc-${id}`).then(() => true, () => false);
@@ -69,8 +70,7 @@ describe('KVM virtual machines through libvirt (TCG here)', () => {
   test('a VM create that fails half way (the rootfs does not fit the disk) leaves no disk, no domain, the IP free, and says why', async () => {
     const file = await tooManyFilesImage();
     const vmImage = await db('images').where({ name: 'busybox-vm' }).first();
-    await db('images').insert({ name: 'too-many-files', kind: 'tgz', location: file, digest: await sha256File(file), size_bytes: 10_000_000, boot: vmImage.boot })
-      .onConflict('name').merge();
+    await upsertImage(db, { name: 'too-many-files', kind: 'tgz', location: file, digest: await sha256File(file), size_bytes: 10_000_000, boot: vmImage.boot });
     const res = await admin.post('/v1/instances', createBody('vm-too-small', { kind: 'kvm', image: 'too-many-files', diskGb: 1 }));
     expect(res.status).toBe(202);
     const op = await waitForOperation(admin, res.body.operation.id);
@@ -91,8 +91,7 @@ describe('KVM virtual machines through libvirt (TCG here)', () => {
     expect(noKernel.status).toBe(400);
     expect(noKernel.body.errors).toEqual([{ path: 'image', message: 'has no kernel' }]);
     const vmImage = await db('images').where({ name: 'busybox-vm' }).first();
-    await db('images').insert({ name: 'big-vm', kind: 'tgz', location: vmImage.location, digest: vmImage.digest, size_bytes: 5 * 2 ** 30, boot: vmImage.boot })
-      .onConflict('name').merge();
+    await upsertImage(db, { name: 'big-vm', kind: 'tgz', location: vmImage.location, digest: vmImage.digest, size_bytes: 5 * 2 ** 30, boot: vmImage.boot });
     const small = await admin.post('/v1/instances', createBody('vm-bad', { kind: 'kvm', image: 'big-vm', diskGb: 2 }));
     expect(small.status).toBe(400);
     expect(small.body.errors).toEqual([{ path: 'diskGb', message: 'must be at least 5' }]);

@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import type { DockerImages } from '../../drivers/docker-images';
+import type { ImageStore } from '../../images/image-store';
+import { bootFiles, unpackedBytes } from '../../host/rootfs';
+import { run } from '../../host/run';
+import { permanentOnKnown } from '../failures';
+
+export interface ConvertedImage { location: string; digest: string; sizeBytes: number | null; boot: Record<string, string> | null }
+export interface ImageDeps { images: DockerImages | null; imageStore: ImageStore; cacheDir: string }
+
+/**
+ * Heartbeats on a ticker with the last progress seen, so a long step without progress events
+ * (the engine committing a layer) is not taken for a dead agent, while a dead agent still is.
+ */
+async function withHeartbeats<T>(fn: (progress: (bytes: number, phase: string) => void) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  let last = { phase: 'starting', bytes: 0 };
+  const progress = (bytes: number, phase: string) => { last = { phase, bytes }; ctx.heartbeat(last); };
+  const ticker = setInterval(() => ctx.heartbeat(last), 3000);
+  try {
+    return await fn(progress);
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+// Host side of image conversion: each a whole, repeatable step (a retry redoes it from the start).
+export function createImageActivities({ images, imageStore, cacheDir }: ImageDeps) {
+  const engine = () => {
+    if (!images) throw new Error('this host has no Docker engine');
+    return images;
+  };
+  return {
+    async convertTgzToDocker(job: { sourceImageId: string; sourceLocation: string; sourceDigest: string | null; targetRef: string }): Promise<ConvertedImage> {
+      return permanentOnKnown(() => withHeartbeats(async (progress) => {
+        const done = await engine().repoDigest(job.targetRef);
+        if (done) return { location: job.targetRef, digest: done, sizeBytes: null, boot: null };
+        fs.mkdirSync(cacheDir, { recursive: true });
+        const local = path.join(cacheDir, `${job.sourceImageId}.tgz`);
+        if (!fs.existsSync(local)) await imageStore.fetch(job.sourceLocation, local, job.sourceDigest);
+        const names = await run('tar', ['-tzf', local], 300_000);
+        // The template's own init when it has one, else a shell that waits.
+        const cmd = /(^|\n)(\.\/)?sbin\/vcloud-init\n/.test(names)
+          ? ['/sbin/vcloud-init']
+          : ['/bin/sh', '-c', "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"];
+        const digest = await engine().importTgz(local, job.targetRef, cmd, progress);
+        return { location: job.targetRef, digest, sizeBytes: null, boot: null };
+      }));
+    },
+
+    async convertDockerToTgz(job: { sourceRef: string; targetKey: string }): Promise<ConvertedImage> {
+      return permanentOnKnown(() => withHeartbeats(async (progress) => {
+        const stored = await engine().exportToStore(job.sourceRef, imageStore, job.targetKey, progress);
+        progress(stored.sizeBytes, 'inspecting');
+        const boot = await bootFiles(stored.location);
+        return {
+          location: stored.location, digest: stored.digest, sizeBytes: await unpackedBytes(stored.location),
+          boot: boot ? { ...boot, cmdline: 'console=ttyS0' } : null,
+        };
+      }));
+    },
+
+    /** Compensation: what a failed conversion may have left on this host or in the store. */
+    async discardConvertOutput(job: { to: 'docker' | 'tgz'; targetRef?: string; targetKey?: string }): Promise<void> {
+      if (job.to === 'docker' && job.targetRef && images) await images.removeTag(job.targetRef);
+      if (job.to === 'tgz' && job.targetKey) await imageStore.delete(imageStore.locationFor(job.targetKey)).catch(() => undefined);
+    },
+  };
+}
+export type ImageActivities = ReturnType<typeof createImageActivities>;
