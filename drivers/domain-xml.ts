@@ -63,6 +63,9 @@ ${pins}
       <source path='${esc(s.consoleLog)}'/>
       <target type='serial' port='0'/>
     </console>
+    <channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
     <memballoon model='none'/>
   </devices>
 </domain>

@@ -35,7 +35,7 @@ make_initrd() {
   mkdir -p "$dir"/{bin,dev,proc,sys,newroot,lib/modules/"$kver"}
   cp /bin/busybox "$dir/bin/busybox"
   for applet in sh mount umount sleep cat modprobe ip hostname switch_root ipcalc echo; do ln -s busybox "$dir/bin/$applet"; done
-  local queue=(virtio_pci virtio_blk virtio_net crc32c_generic ext4) seen=" "
+  local queue=(virtio_pci virtio_blk virtio_net virtio_console crc32c_generic ext4) seen=" "
   while ((${#queue[@]})); do
     m="${queue[0]}"; queue=("${queue[@]:1}")
     [[ "$seen" == *" $m "* ]] && continue
@@ -55,7 +55,19 @@ make_initrd() {
 }
 
 REBUILT=0
-if [[ ! -s "$TGZ" || ! -s "$VM_TGZ" ]]; then
+# Debian's qemu-ga and the libraries it links, at the same paths: the VM's guest agent.
+add_guest_agent() {
+  local rootfs="$1" lib
+  install -D -m 0755 /usr/sbin/qemu-ga "$rootfs/usr/sbin/qemu-ga"
+  for lib in $(ldd /usr/sbin/qemu-ga | grep -o '/[^ ]*'); do
+    mkdir -p "$rootfs$(dirname "$lib")"
+    cp -L "$lib" "$rootfs$lib"
+  done
+}
+
+# A change to the recipe (this script or scripts/image/) makes the images again.
+RECIPE="$(cat "${BASH_SOURCE[0]}" "$IMAGE_FILES"/* | sha256sum | cut -d' ' -f1)"
+if [[ ! -s "$TGZ" || ! -s "$VM_TGZ" || "$(cat "$STORE/recipe" 2>/dev/null)" != "$RECIPE" ]]; then
   REBUILT=1
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
@@ -63,11 +75,13 @@ if [[ ! -s "$TGZ" || ! -s "$VM_TGZ" ]]; then
   tar -C "$work/rootfs" --numeric-owner --owner=0 --group=0 -czf "$TGZ.tmp" .
   mv "$TGZ.tmp" "$TGZ"
   kver="$(ls /lib/modules | sort -V | tail -1)"
+  add_guest_agent "$work/rootfs"
   mkdir -p "$work/rootfs/boot"
   cp "/boot/vmlinuz-$kver" "$work/rootfs/boot/vmlinuz"
   make_initrd "$work/rootfs/boot/initrd.img" "$kver"
   tar -C "$work/rootfs" --numeric-owner --owner=0 --group=0 -czf "$VM_TGZ.tmp" .
   mv "$VM_TGZ.tmp" "$VM_TGZ"
+  echo "$RECIPE" >"$STORE/recipe"
 fi
 
 sha_of() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }

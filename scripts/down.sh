@@ -3,5 +3,7 @@
 # the system (Postgres, libvirtd) are left alone unless VCLOUD_DOWN_ALL=1.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-for name in host-agent control-worker api registry temporal dockerd-b dockerd; do stop_bg "$name"; done
+for name in host-agent-2 host-agent control-worker api; do stop_bg "$name"; done
+stop_host_b_services
+for name in registry temporal dockerd; do stop_bg "$name"; done
 log "stopped"

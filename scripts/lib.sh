@@ -20,7 +20,7 @@ REGISTRY_ADDR="${VCLOUD_REGISTRY:-127.0.0.1:5000}"
 SEARCH_ATTRIBUTES=(VcInstanceId VcHostId VcZone VcOperation)
 
 APT_PACKAGES=(docker.io docker-registry postgresql libvirt-daemon-system libvirt-dev qemu-system-x86
-  qemu-utils busybox-static iproute2 iputils-ping fping e2fsprogs linux-image-amd64 cpio kmod
+  qemu-utils qemu-guest-agent busybox-static iproute2 iputils-ping fping e2fsprogs linux-image-amd64 cpio kmod
   curl ca-certificates util-linux procps)
 
 log() { printf '[vcloud] %s\n' "$*" >&2; }
@@ -184,6 +184,27 @@ ensure_bridge() {
   ip link show "$name" >/dev/null 2>&1 || ip link add name "$name" type bridge
   ip -4 addr show dev "$name" | grep -qw "${cidr%/*}" || ip addr add "$cidr" dev "$name"
   ip link set "$name" up
+}
+
+# A second simulated host on this machine: its own Docker engine (socket, data root, exec root)
+# and its own libvirtd in a private mount namespace (scripts/libvirtd-ns.sh).
+HOST_B_DOCKER_SOCK="$DATA/docker-b.sock"
+HOST_B_LIBVIRT_URI="qemu+unix:///system?socket=$DATA/libvirt-b/run/libvirt-sock"
+start_host_b_services() {
+  start_dockerd "$HOST_B_DOCKER_SOCK" "$DATA/docker-b" dockerd-b "$DATA/docker-b-exec"
+  if ! virsh -c "$HOST_B_LIBVIRT_URI" version >/dev/null 2>&1; then
+    log "starting host B's libvirtd in its own mount namespace"
+    stop_bg libvirtd-b
+    start_bg libvirtd-b bash "$ROOT/scripts/libvirtd-ns.sh" "$DATA/libvirt-b"
+    wait_for libvirtd-b 30 virsh -c "$HOST_B_LIBVIRT_URI" version
+  fi
+}
+
+stop_host_b_services() {
+  stop_bg libvirtd-b
+  local vlogd="$DATA/libvirt-b/virtlogd.pid"
+  if [[ -f "$vlogd" ]] && kill -0 "$(cat "$vlogd")" 2>/dev/null; then kill "$(cat "$vlogd")"; fi
+  stop_bg dockerd-b
 }
 
 prepare_services() {

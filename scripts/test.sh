@@ -6,8 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 prepare_services
 ensure_database vcloud_test
-# Host B of the tests: a second Docker engine with its own socket, data root and exec root.
-start_dockerd "$DATA/docker-b.sock" "$DATA/docker-b" dockerd-b "$DATA/docker-b-exec"
+start_host_b_services
 cd "$ROOT"
 log "build"; npm run --silent build
 log "lint"; npx eslint .

@@ -22,6 +22,14 @@ VCLOUD_LIBVIRT_DOMAIN_TYPE="${VCLOUD_LIBVIRT_DOMAIN_TYPE:-qemu}" \
 VCLOUD_HOST_ID="${VCLOUD_HOST_ID:-local-1}" VCLOUD_HOST_ZONE="${VCLOUD_SEED_ZONE:-default}" \
   start_bg host-agent node "$ROOT/dist/workers/host-worker.js"
 
+# VCLOUD_HOSTS=2: a second host (local-2) with its own engine and libvirtd, on the same bridge.
+if [[ "${VCLOUD_HOSTS:-1}" -ge 2 ]]; then
+  start_host_b_services
+  VCLOUD_LIBVIRT_DOMAIN_TYPE="${VCLOUD_LIBVIRT_DOMAIN_TYPE:-qemu}" VCLOUD_HOST_ID=local-2 VCLOUD_HOST_ZONE="${VCLOUD_SEED_ZONE:-default}" \
+    VCLOUD_DOCKER_SOCKET="$HOST_B_DOCKER_SOCK" VCLOUD_LIBVIRT_URI="$HOST_B_LIBVIRT_URI" \
+    start_bg host-agent-2 node "$ROOT/dist/workers/host-worker.js"
+fi
+
 API="http://${VCLOUD_API_HOST:-127.0.0.1}:${VCLOUD_API_PORT:-8080}"
 wait_for API 90 curl -fsS "$API/healthz"
 log "vcloud is up: API $API, Temporal UI http://127.0.0.1:$TEMPORAL_UI_PORT, admin token in $DATA/admin-token, logs in $LOGS"

@@ -14,11 +14,15 @@ export const TEST_ZONE = { id: 'test', subnet: '10.214.0.0/24', gateway: '10.214
 export const TEST_POOL = ['10.214.0.10', '10.214.0.250'] as const;
 export const HOST_A = { id: 'test-a', dockerSocket: '/var/run/docker.sock', libvirtUri: 'qemu:///system' };
 /** Host B: a second Docker engine with its own socket and data root, on the same zone bridge. */
-export const HOST_B = { id: 'test-b', dockerSocket: path.join(DATA, 'docker-b.sock'), libvirtUri: `qemu+unix:///system?socket=${path.join(DATA, 'no-libvirt-b.sock')}` };
+export const HOST_B = { id: 'test-b', dockerSocket: path.join(DATA, 'docker-b.sock'), libvirtUri: `qemu+unix:///system?socket=${path.join(DATA, 'libvirt-b', 'run', 'libvirt-sock')}` };
 export const TEST_IP_HEALTH_SCHEDULE = 'ip-pool-health-test';
 export const TEST_RELEASE_AFTER = 2;
 export const STATE_FILE = path.join(DATA, 'test-platform.json');
 export const TEST_LOGS = path.join(DATA, 'logs', 'test');
+/** The tests' own image store, emptied on each run: uploads, conversions and snapshots land here. */
+export const TEST_STORE = path.join(DATA, 'test-images');
+/** What the build made, read-only for the tests. */
+export const BUILT_MANIFEST = path.join(DATA, 'images', 'manifest.json');
 
 export function processEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
@@ -30,6 +34,7 @@ export function processEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
     VCLOUD_HEARTBEAT_SECONDS: '2',
     VCLOUD_HOST_SCHEDULE_TO_START_SECONDS: '20',
     VCLOUD_LOG_LEVEL: 'info',
+    VCLOUD_IMAGE_STORE_DIR: TEST_STORE,
     VCLOUD_IP_HEALTH_SCHEDULE_ID: TEST_IP_HEALTH_SCHEDULE,
     VCLOUD_IP_HEALTH_INTERVAL_SECONDS: '3600',
     VCLOUD_IP_HEALTH_RELEASE_AFTER: String(TEST_RELEASE_AFTER),

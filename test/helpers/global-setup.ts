@@ -8,7 +8,7 @@ import { createUser, issueToken } from '../../db/users';
 import { upsertImage } from '../../db/images';
 import { unplumb } from '../../host/bridge-plumbing';
 import { run } from '../../host/run';
-import { DATA, HOST_A, HOST_B, TEMPORAL_ADDRESS, TEST_API, TEST_DB_URL, TEST_POOL, TEST_ZONE, STATE_FILE } from './env';
+import { BUILT_MANIFEST, DATA, HOST_A, HOST_B, TEMPORAL_ADDRESS, TEST_STORE, TEST_API, TEST_DB_URL, TEST_POOL, TEST_ZONE, STATE_FILE } from './env';
 import { startProcess, stopAll } from './processes';
 
 const fail = (what: string, err: unknown): never => {
@@ -43,8 +43,7 @@ export default async function globalSetup(): Promise<void> {
     await docker.ping().catch((err) => fail('the Docker engine', err));
     const dockerB = new Docker({ socketPath: HOST_B.dockerSocket });
     await dockerB.ping().catch((err) => fail("host B's Docker engine", err));
-    const manifestPath = path.join(DATA, 'images', 'manifest.json');
-    if (!fs.existsSync(manifestPath)) fail('the built images', `${manifestPath} is missing`);
+    if (!fs.existsSync(BUILT_MANIFEST)) fail('the built images', `${BUILT_MANIFEST} is missing`);
 
     // What an earlier, interrupted run left on the engines: containers of its instances.
     const hasTables = await db.schema.hasTable('instances');
@@ -59,6 +58,15 @@ export default async function globalSetup(): Promise<void> {
         }
       }
     }
+
+    for (const h of [HOST_A, HOST_B]) {
+      for (const id of oldIds) {
+        await run('virsh', ['-c', h.libvirtUri, 'destroy', `vc-${id}`]).catch(() => undefined);
+        await run('virsh', ['-c', h.libvirtUri, 'undefine', `vc-${id}`]).catch(() => undefined);
+      }
+    }
+    fs.rmSync(path.join(DATA, 'disks', HOST_A.id), { recursive: true, force: true });
+    fs.rmSync(path.join(DATA, 'disks', HOST_B.id), { recursive: true, force: true });
 
     // Down then up: the rollback is tested on every run, and each run starts empty.
     await db.migrate.rollback(migrationConfig, true);
@@ -75,7 +83,15 @@ export default async function globalSetup(): Promise<void> {
     const admin = await createUser(db, 'admin', 'admin');
     const { token } = await issueToken(db, admin.id);
     fs.writeFileSync(path.join(DATA, 'test-admin-token'), token, { mode: 0o600 });
-    const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+    // The test store starts with hard links to the built templates and nothing else.
+    fs.rmSync(TEST_STORE, { recursive: true, force: true });
+    fs.mkdirSync(TEST_STORE, { recursive: true });
+    const manifest = JSON.parse(fs.readFileSync(BUILT_MANIFEST, 'utf8'));
+    for (const entry of [manifest.tgz, manifest.vm]) {
+      const linked = path.join(TEST_STORE, path.basename(entry.location));
+      fs.linkSync(entry.location, linked);
+      entry.location = linked;
+    }
     await upsertImage(db, { name: manifest.docker.name, kind: 'docker', location: manifest.docker.location, digest: manifest.docker.digest, boot: null });
     await upsertImage(db, { name: manifest.vm.name, kind: 'tgz', location: manifest.vm.location, digest: manifest.vm.digest, size_bytes: manifest.vm.sizeBytes, boot: manifest.vm.boot });
     await upsertImage(db, { name: manifest.tgz.name, kind: 'tgz', location: manifest.tgz.location, digest: manifest.tgz.digest, size_bytes: manifest.tgz.sizeBytes, boot: null });
@@ -95,8 +111,8 @@ export default async function globalSetup(): Promise<void> {
   try {
     await waitUntil('hosts test-a and test-b to register', async () =>
       (await check('hosts').whereIn('id', [HOST_A.id, HOST_B.id]).whereRaw("'docker' = any(kinds)")).length === 2);
-    await waitUntil('host test-a to offer VMs', async () =>
-      Boolean(await check('hosts').where({ id: HOST_A.id }).whereRaw("'kvm' = any(kinds)").first()));
+    await waitUntil('hosts test-a and test-b to offer VMs', async () =>
+      (await check('hosts').whereIn('id', [HOST_A.id, HOST_B.id]).whereRaw("'kvm' = any(kinds)")).length === 2);
   } finally {
     await check.destroy();
   }

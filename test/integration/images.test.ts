@@ -1,14 +1,13 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Knex } from 'knex';
 import { apiClient, createBody, pings, temporalClient, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
-import { DATA, HOST_A, HOST_B, TEST_API } from '../helpers/env';
+import { BUILT_MANIFEST, HOST_A, HOST_B, TEST_API, TEST_STORE } from '../helpers/env';
 import { startHostAgent } from '../helpers/global-setup';
 import { stopProcess } from '../helpers/processes';
 import { STATE_FILE } from '../helpers/env';
 import { adminToken } from '../helpers/platform';
 
-const manifest = () => JSON.parse(fs.readFileSync(path.join(DATA, 'images', 'manifest.json'), 'utf8'));
+const manifest = () => JSON.parse(fs.readFileSync(BUILT_MANIFEST, 'utf8'));
 const pidOf = (name: string): number => JSON.parse(fs.readFileSync(STATE_FILE, 'utf8'))[name];
 
 async function upload(name: string, file: string, contentType = 'application/gzip') {
@@ -55,21 +54,21 @@ describe('images: register, convert both ways, delete', () => {
     expect((await admin.get(`/v1/images/${docker.body.id}`)).body.name).toBe('named-ref');
 
     const before = (await db('images')).length;
-    const storeFiles = fs.readdirSync(path.join(DATA, 'images')).length;
+    const storeFiles = fs.readdirSync(TEST_STORE).length;
     const bad: [Promise<{ status: number; body: any }>, number][] = [
       [admin.post('/v1/images', { name: 'x1', kind: 'iso', reference: m.docker.location }), 400],
       [admin.post('/v1/images', { name: 'x1', kind: 'docker', reference: 'docker.io/library/busybox:1' }), 400],
       [admin.post('/v1/images', { name: 'x1', kind: 'docker', reference: 'Not A Reference' }), 400],
       [admin.post('/v1/images', { name: 'x1', kind: 'docker', reference: `${m.docker.location.split('/')[0]}/vcloud/nothing:1` }), 422],
       [admin.post('/v1/images', { name: 'named-ref', kind: 'docker', reference: m.docker.location }), 409],
-      [upload('x2', path.join(DATA, 'images', 'manifest.json')), 400],
+      [upload('x2', BUILT_MANIFEST), 400],
       [upload('Bad Name', m.tgz.location), 400],
       [upload('uploaded-plain', m.tgz.location), 409],
       [upload('x3', m.tgz.location, 'text/plain'), 415],
     ];
     for (const [call, status] of bad) expect((await call).status).toBe(status);
     expect((await db('images')).length).toBe(before);
-    expect(fs.readdirSync(path.join(DATA, 'images')).length).toBe(storeFiles);
+    expect(fs.readdirSync(TEST_STORE).length).toBe(storeFiles);
   });
 
   test('tgz -> Docker image: the result runs as a container that answers ping; then Docker image -> tgz boots as a VM that answers ping', async () => {

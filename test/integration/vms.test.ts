@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { apiClient, assertAddressInvariants, createBody, pings, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
-import { DATA, HOST_A } from '../helpers/env';
+import { DATA, HOST_A, TEST_STORE } from '../helpers/env';
 import { run } from '../../host/run';
 import { sha256File } from '../../images/image-store';
 import { upsertImage } from '../../db/images';
@@ -16,8 +16,15 @@ const diskOf = (id: string) => path.join(DATA, 'disks', HOST_A.id, `vc-${id}.raw
  * cannot fit on the smallest disk, which the host finds only when it builds the disk.
  */
 async function tooManyFilesImage(): Promise<string> {
-  const out = path.join(DATA, 'images', 'too-many-files.tgz');
-  if (fs.existsSync(out)) return out;
+  const cached = path.join(DATA, 'cache', 'too-many-files.tgz');
+  const out = path.join(TEST_STORE, 'too-many-files.tgz');
+  if (!fs.existsSync(cached)) await makeTooManyFiles(cached);
+  if (!fs.existsSync(out)) fs.linkSync(cached, out);
+  return out;
+}
+
+async function makeTooManyFiles(out: string): Promise<void> {
+  fs.mkdirSync(path.dirname(out), { recursive: true });
   const dir = path.join(DATA, 'tmp-too-many-files');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
@@ -30,7 +37,6 @@ async function tooManyFilesImage(): Promise<string> {
   await run('tar', ['-C', dir, '--numeric-owner', '-czf', `${out}.partial`, '.'], 300_000);
   fs.renameSync(`${out}.partial`, out);
   fs.rmSync(dir, { recursive: true, force: true });
-  return out;
 }
 
 describe('KVM virtual machines through libvirt (TCG here)', () => {
@@ -40,7 +46,7 @@ describe('KVM virtual machines through libvirt (TCG here)', () => {
   afterAll(() => db.destroy());
 
   test('a VM boots from the template and answers ping at its IP; delete removes domain and disk and frees the IP', async () => {
-    const res = await admin.post('/v1/instances', createBody('vm-1', { kind: 'kvm', image: 'busybox-vm', memoryMb: 192, app: 'vm' }));
+    const res = await admin.post('/v1/instances', createBody('vm-1', { kind: 'kvm', image: 'busybox-vm', memoryMb: 192, app: 'vm', host: HOST_A.id }));
     expect(res.status).toBe(202);
     expect(res.body.instance.diskGb).toBe(1);
     const op = await waitForOperation(admin, res.body.operation.id);
@@ -71,7 +77,7 @@ describe('KVM virtual machines through libvirt (TCG here)', () => {
     const file = await tooManyFilesImage();
     const vmImage = await db('images').where({ name: 'busybox-vm' }).first();
     await upsertImage(db, { name: 'too-many-files', kind: 'tgz', location: file, digest: await sha256File(file), size_bytes: 10_000_000, boot: vmImage.boot });
-    const res = await admin.post('/v1/instances', createBody('vm-too-small', { kind: 'kvm', image: 'too-many-files', diskGb: 1 }));
+    const res = await admin.post('/v1/instances', createBody('vm-too-small', { kind: 'kvm', image: 'too-many-files', diskGb: 1, host: HOST_A.id }));
     expect(res.status).toBe(202);
     const op = await waitForOperation(admin, res.body.operation.id);
     expect(op.state).toBe('failed');
