@@ -7,6 +7,7 @@ import { catalogRoutes } from './routes/catalog';
 import { adminRoutes } from './routes/admin';
 import { ipHealthRoutes } from './routes/ip-health';
 import { imageRoutes } from './routes/images';
+import { migrationRoutes } from './routes/migration';
 import { openapi } from './openapi';
 import type { Deps } from './start-operation';
 import type { Logger } from '../lib/logger';
@@ -40,6 +41,7 @@ export function createApp(deps: Deps, log: Logger): express.Express {
   app.use(adminRoutes(deps));
   app.use(ipHealthRoutes(deps));
   app.use(imageRoutes(deps));
+  app.use(migrationRoutes(deps));
   app.use((req, res) => sendProblem(res, 404, 'Not Found', `no route for ${req.method} ${req.path}`));
   app.use(errorHandler(log));
   return app;

@@ -56,3 +56,10 @@ export const registerDockerImageBody = z.object({
 }).strict();
 export const uploadQuery = z.object({ name: newImageName, kind: z.literal('tgz') }).strict();
 export const convertBody = z.object({ to: z.enum(['docker', 'tgz']), name: newImageName.optional() }).strict();
+
+export const migrateBody = z.object({
+  snapshot: z.union([z.literal('latest'), z.literal('none'), z.string().uuid('must be "latest", "none" or a snapshot id')]).optional(),
+  host: z.string().max(63).regex(DNS_LABEL, 'must be a host id').optional(),
+}).strict();
+export const evacuateBody = z.object({ concurrency: z.number().int().min(1).max(50).optional() }).strict();
+export const emptyBody = z.object({}).strict();

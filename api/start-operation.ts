@@ -19,7 +19,7 @@ export interface OperationRequest {
   instanceId?: string;
   zone?: string;
   /** Writes the intent (instance row, state change) inside the transaction, after the checks. */
-  write: (trx: Knex.Transaction, operationId: string) => Promise<{ instanceId?: string; imageId?: string; body: (op: { id: string; workflowId: string }) => unknown }>;
+  write: (trx: Knex.Transaction, operationId: string) => Promise<{ instanceId?: string; imageId?: string; hostId?: string; body: (op: { id: string; workflowId: string }) => unknown }>;
   workflowArgs: (ids: { operationId: string; instanceId?: string }) => unknown[];
 }
 
@@ -48,7 +48,7 @@ export async function startOperation({ db, starter }: Deps, req: OperationReques
     const written = await req.write(trx, operationId);
     const instanceId = written.instanceId ?? req.instanceId;
     const workflowId = req.workflowId(operationId);
-    await insertOperation(trx, { id: operationId, type: req.type, workflowId, requestedBy: req.userId, instanceId, imageId: written.imageId });
+    await insertOperation(trx, { id: operationId, type: req.type, workflowId, requestedBy: req.userId, instanceId, imageId: written.imageId, hostId: written.hostId });
     const response = { status: 202, body: written.body({ id: operationId, workflowId }) };
     if (req.idempotencyKey) await storeIdempotentResponse(trx, req.userId, req.idempotencyKey, response);
     return { replay: false as const, response, operationId, workflowId, instanceId };

@@ -57,7 +57,7 @@ async function direct(i: number, cpus: number): Promise<{ ms: number; id: string
   await run('docker', ['run', '-d', '--name', `vc-${id}`, '--net=none', '--cpuset-cpus', String(i % cpus), '--memory', '64m',
     '--memory-swap', '64m', '--label', `vcloud.bench=${id}`, manifest.docker.location]);
   const pid = Number((await run('docker', ['inspect', '-f', '{{.State.Pid}}', `vc-${id}`])).trim());
-  await plumb({ instanceId: id, pid, bridge: 'vcbr0', ip, prefix: 24, gateway: '10.213.1.1', mac: macFromIp(ip) });
+  await plumb({ instanceId: id, hostId: 'bench', pid, bridge: 'vcbr0', ip, prefix: 24, gateway: '10.213.1.1', mac: macFromIp(ip) });
   return { ms: performance.now() - t0, id };
 }
 
@@ -68,7 +68,7 @@ async function main() {
   // The direct runs get a subnet of their own on the same bridge, so they never take a pool address.
   await run('ip', ['addr', 'replace', '10.213.1.1/24', 'dev', 'vcbr0']);
   const directRuns = await pool(Array.from({ length: N }, (_, i) => i), CONCURRENCY, (i) => direct(i, cpus));
-  await pool(directRuns, CONCURRENCY, async (r) => { await run('docker', ['rm', '-f', `vc-${r.id}`]); await unplumb(r.id); });
+  await pool(directRuns, CONCURRENCY, async (r) => { await run('docker', ['rm', '-f', `vc-${r.id}`]); await unplumb(r.id, 'bench'); });
   await run('ip', ['addr', 'del', '10.213.1.1/24', 'dev', 'vcbr0']);
   const apiStart = performance.now();
   const apiRuns = await pool(Array.from({ length: N }, (_, i) => i), CONCURRENCY, (i) => viaApi(i, runTag));

@@ -9,7 +9,7 @@ export interface OperationRow {
 }
 
 export async function insertOperation(db: Db, op: {
-  id: string; type: string; workflowId: string; requestedBy: string; instanceId?: string; hostId?: string; imageId?: string;
+  id: string; type: string; workflowId: string; requestedBy: string | null; instanceId?: string; hostId?: string; imageId?: string;
 }): Promise<OperationRow> {
   try {
     const [row] = await db('operations').insert({
@@ -20,6 +20,9 @@ export async function insertOperation(db: Db, op: {
   } catch (err) {
     if (isUniqueViolation(err, 'operations_one_running_per_instance')) {
       throw new ConflictError('another operation is running on this instance');
+    }
+    if (isUniqueViolation(err, 'operations_one_evacuation_per_host')) {
+      throw new ConflictError('the host is already being evacuated');
     }
     throw err;
   }

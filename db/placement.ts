@@ -47,7 +47,7 @@ export const TOP_CANDIDATES = 64;
  * zone of 10,000 hosts returns its best few rows instead of all of them. The pure rankHosts then
  * orders these; a test checks that both agree over a varied zone.
  */
-export async function topCandidates(db: Db, instance: InstanceRow, ratios: Ratios, liveSeconds: number, limit = TOP_CANDIDATES): Promise<HostCandidate[]> {
+export async function topCandidates(db: Db, instance: InstanceRow, ratios: Ratios, liveSeconds: number, limit = TOP_CANDIDATES, excludeHostId: string | null = null): Promise<HostCandidate[]> {
   const q = db('hosts as h').where('h.zone_id', instance.zone_id).where('h.state', 'enabled')
     .whereRaw('? = any(h.kinds)', [instance.kind])
     .whereRaw('h.last_heartbeat_at >= now() - make_interval(secs => ?)', [liveSeconds])
@@ -56,6 +56,7 @@ export async function topCandidates(db: Db, instance: InstanceRow, ratios: Ratio
     .whereRaw('h.used_memory_mb + ? <= h.memory_mb * ?::float8', [instance.memory_mb, ratios.memory])
     .whereRaw('h.used_disk_gb + ? <= h.disk_gb', [instance.disk_gb]);
   if (instance.requested_host_id) q.where('h.id', instance.requested_host_id);
+  if (excludeHostId) q.whereNot('h.id', excludeHostId);
   if (instance.app) q.leftJoin(appCounts(db, instance).as('a'), 'a.host_id', 'h.id');
   const appTerm = instance.app ? '- 10 * coalesce(a.n, 0)' : '';
   const rows = await q
@@ -124,4 +125,62 @@ export async function checkPlacement(db: Db, instance: InstanceRow, ratios: Rati
   const all = await candidates(db, instance, liveSeconds);
   const { hosts, rejectedBy } = rankHosts(all, requestOf(instance), ratios);
   if (hosts.length === 0) throw new CapacityError(explainNoHost(all.length, rejectedBy), { rejectedBy });
+}
+
+/**
+ * A migration's target: placement over the zone without the source (or the admin's host), the
+ * capacity claimed beside the source's until the move commits. A retried call returns the claim.
+ */
+export async function claimTargetHost(knex: Knex, instanceId: string, pinnedHostId: string | null, ratios: Ratios, liveSeconds: number): Promise<Claim> {
+  const first = await knex('instances').where({ id: instanceId }).first() as InstanceRow & { target_host_id: string | null; target_cpuset: number[] | null };
+  if (first.target_host_id && first.target_cpuset) return { hostId: first.target_host_id, cpuset: first.target_cpuset };
+  const request = { ...first, requested_host_id: pinnedHostId };
+  const ranking = rankHosts(await topCandidates(knex, request, ratios, liveSeconds, TOP_CANDIDATES, first.host_id), requestOf(request), ratios);
+  for (const option of ranking.hosts) {
+    const claim = await knex.transaction(async (trx) => {
+      const instance = await trx('instances').where({ id: instanceId }).forUpdate().first();
+      if (instance.target_host_id && instance.target_cpuset) return { hostId: instance.target_host_id, cpuset: instance.target_cpuset };
+      const hostRow = toHostRow(await trx('hosts').where({ id: option.id }).forUpdate().first());
+      if (rankHosts([candidate(hostRow, option.appCount, liveSeconds)], requestOf(request), ratios).hosts.length === 0) return null;
+      const cpuset = chooseCpuset(hostRow.numa.nodes, await cpuUsageOnHost(trx, option.id, instanceId), instance.vcpus);
+      await addUsage(trx, option.id, instance, 1);
+      await trx('instances').where({ id: instanceId }).update({ target_host_id: option.id, target_cpuset: cpuset });
+      return { hostId: option.id, cpuset };
+    });
+    if (claim) return claim;
+  }
+  const all = (await candidates(knex, request, liveSeconds)).filter((h) => h.id !== first.host_id);
+  const { rejectedBy } = rankHosts(all, requestOf(request), ratios);
+  throw new CapacityError(explainNoHost(all.length, rejectedBy), { rejectedBy });
+}
+
+async function addUsage(trx: Db, hostId: string, i: { vcpus: number; memory_mb: number; disk_gb: number }, sign: 1 | -1): Promise<void> {
+  await trx('hosts').where({ id: hostId }).update({
+    used_vcpus: trx.raw('greatest(used_vcpus + ?, 0)', [sign * i.vcpus]),
+    used_memory_mb: trx.raw('greatest(used_memory_mb + ?, 0)', [sign * i.memory_mb]),
+    used_disk_gb: trx.raw('greatest(used_disk_gb + ?, 0)', [sign * i.disk_gb]),
+  });
+}
+
+/** Gives back a target claim that will not be used. */
+export async function releaseTargetHost(knex: Knex, instanceId: string): Promise<void> {
+  await knex.transaction(async (trx) => {
+    const instance = await trx('instances').where({ id: instanceId }).forUpdate().first();
+    if (!instance?.target_host_id) return;
+    await addUsage(trx, instance.target_host_id, instance, -1);
+    await trx('instances').where({ id: instanceId }).update({ target_host_id: null, target_cpuset: null });
+  });
+}
+
+/** The move is done: the target claim becomes the instance's, the source's capacity goes back. */
+export async function commitTargetHost(knex: Knex, instanceId: string): Promise<{ from: string | null; to: string }> {
+  return knex.transaction(async (trx) => {
+    const instance = await trx('instances').where({ id: instanceId }).forUpdate().first();
+    if (!instance.target_host_id) return { from: null, to: instance.host_id };
+    if (instance.host_id && instance.cpuset) await addUsage(trx, instance.host_id, instance, -1);
+    await trx('instances').where({ id: instanceId }).update({
+      host_id: instance.target_host_id, cpuset: instance.target_cpuset, target_host_id: null, target_cpuset: null, updated_at: trx.fn.now(),
+    });
+    return { from: instance.host_id, to: instance.target_host_id };
+  });
 }

@@ -2,7 +2,7 @@ import Docker from 'dockerode';
 import { buildContainerOptions, pullReference } from './docker-options';
 import {
   INSTANCE_LABEL, instanceResourceName, PermanentDriverError,
-  type InstanceDriver, type InstanceSpec, type InstanceStatus,
+  type InstanceDriver, type InstanceSpec, type InstanceStatus, type SnapshotResult,
 } from './instance-driver';
 
 const statusCode = (err: unknown): number | undefined => (err as { statusCode?: number })?.statusCode;
@@ -11,8 +11,22 @@ export class DockerDriver implements InstanceDriver {
   readonly kind = 'docker' as const;
   private readonly docker: Docker;
 
-  constructor(socketPath: string) {
+  constructor(socketPath: string, private readonly registry = '127.0.0.1:5000') {
     this.docker = new Docker({ socketPath });
+  }
+
+  /** Commit (Docker pauses the container meanwhile) and push to the registry as snapshots/<instance>:<snapshot>. */
+  async snapshot(instanceId: string, snapshotId: string): Promise<SnapshotResult> {
+    const repo = `${this.registry}/snapshots/${instanceId}`;
+    const ref = `${repo}:${snapshotId}`;
+    await this.container(instanceId).commit({ repo, tag: snapshotId, pause: true });
+    const push = await this.docker.getImage(ref).push({ authconfig: {} as Docker.AuthConfig });
+    await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(push, (err: Error | null) => (err ? reject(err) : resolve())));
+    const info = await this.docker.getImage(ref).inspect();
+    const digest = (info.RepoDigests ?? []).find((d) => d.startsWith(`${repo}@`))?.split('@')[1];
+    if (!digest) throw new Error(`pushed ${ref} but the engine reports no registry digest`);
+    await this.docker.getImage(ref).remove().catch(() => undefined);
+    return { location: ref, digest, consistency: 'crash' };
   }
 
   async probe() {

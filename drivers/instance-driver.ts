@@ -11,7 +11,11 @@ export interface InstanceSpec {
   instanceId: string; kind: InstanceKind; hostname: string; image: ImageRef;
   vcpus: number; memoryMb: number; diskGb: number; cpuset: number[];
   network: { bridge: string; ip: string; prefix: number; gateway: string; mac: string };
+  /** A VM made from a snapshot: its disk comes from this image-store object, not from the template. */
+  restore?: { location: string; digest: string | null } | null;
 }
+
+export interface SnapshotResult { location: string; digest: string; consistency: 'filesystem' | 'crash' }
 
 export interface InstanceStatus {
   exists: boolean; running: boolean; paused: boolean; state: string;
@@ -34,6 +38,8 @@ export interface InstanceDriver {
   inspect(instanceId: string): Promise<InstanceStatus>;
   list(): Promise<string[]>;
   stats(instanceId: string): Promise<{ cpuNanos: number; memoryBytes: number }>;
+  /** A copy of the instance's filesystem that `create` can start from on any host. */
+  snapshot(instanceId: string, snapshotId: string): Promise<SnapshotResult>;
 }
 
 export const instanceResourceName = (instanceId: string): string => `vc-${instanceId}`;

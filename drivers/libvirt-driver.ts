@@ -3,7 +3,7 @@ import path from 'node:path';
 import { buildDomainXml } from './domain-xml';
 import {
   instanceResourceName, PermanentDriverError,
-  type InstanceDriver, type InstanceSpec, type InstanceStatus,
+  type InstanceDriver, type InstanceSpec, type InstanceStatus, type SnapshotResult,
 } from './instance-driver';
 import { NotSupportedError } from '../lib/errors';
 import type { ImageStore } from '../images/image-store';
@@ -115,6 +115,15 @@ export class LibvirtDriver implements InstanceDriver {
   /** Disk from the template (with the instance's hostname and network written in), then the domain. */
   async create(spec: InstanceSpec): Promise<void> {
     if (await this.connect((hv) => this.lookup(hv, spec.instanceId))) return;
+    if (spec.restore && !(await this.o.storage.exists(spec.instanceId))) {
+      const file = path.join(this.o.workDir, `${instanceResourceName(spec.instanceId)}.restore`);
+      try {
+        await this.o.imageStore.fetch(spec.restore.location, file, spec.restore.digest);
+        await this.o.storage.restoreDisk(spec.instanceId, spec.diskGb, file);
+      } finally {
+        fs.rmSync(file, { force: true });
+      }
+    }
     if (!(await this.o.storage.exists(spec.instanceId))) {
       const work = path.join(this.o.workDir, instanceResourceName(spec.instanceId));
       fs.rmSync(work, { recursive: true, force: true });
@@ -174,6 +183,38 @@ export class LibvirtDriver implements InstanceDriver {
     });
     await this.o.storage.removeDisk(instanceId);
     fs.rmSync(this.consoleLog(instanceId), { force: true });
+  }
+
+  /**
+   * The disk as a compressed qcow2 in the image store. With the guest agent the filesystems are
+   * frozen meanwhile (consistent); without it the domain is paused (crash-consistent).
+   */
+  async snapshot(instanceId: string, snapshotId: string): Promise<SnapshotResult> {
+    const name = instanceResourceName(instanceId);
+    const agent = (cmd: string) => run('virsh', ['-c', this.o.uri, 'qemu-agent-command', '--timeout', '10', name, JSON.stringify({ execute: cmd })], 20_000);
+    let consistency: SnapshotResult['consistency'] = 'filesystem';
+    const running = (await this.inspect(instanceId)).running;
+    if (running) {
+      await agent('guest-fsfreeze-freeze').catch(async () => {
+        consistency = 'crash';
+        await this.pause(instanceId);
+      });
+    }
+    const file = path.join(this.o.workDir, `${name}-${snapshotId}.qcow2`);
+    try {
+      await run('qemu-img', ['convert', '-U', '-c', '-O', 'qcow2', this.o.storage.diskFor(instanceId).path, file], 600_000);
+    } finally {
+      if (running) {
+        if (consistency === 'filesystem') await agent('guest-fsfreeze-thaw').catch(() => undefined);
+        else await this.resume(instanceId);
+      }
+    }
+    try {
+      const stored = await this.o.imageStore.put(`snapshot-${snapshotId}.qcow2`, fs.createReadStream(file));
+      return { location: stored.location, digest: stored.digest, consistency };
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
   }
 
   async resize(): Promise<void> {

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { isIpv4 } from '../lib/net';
 import { run } from './run';
 
@@ -6,15 +7,19 @@ import { run } from './run';
 // so a retried activity finishes the job instead of failing on what an earlier attempt did.
 
 export interface PlumbSpec {
-  instanceId: string; pid: number; bridge: string; ip: string; prefix: number; gateway: string; mac: string;
+  instanceId: string; hostId: string; pid: number; bridge: string; ip: string; prefix: number; gateway: string; mac: string;
 }
 
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 const BRIDGE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/;
 
-export function vethNames(instanceId: string): { host: string; peer: string } {
-  const short = instanceId.replace(/-/g, '').slice(0, 12);
-  if (!/^[0-9a-f]{12}$/.test(short)) throw new Error(`bad instance id ${instanceId}`);
+/**
+ * Interface names from the host and the instance: two simulated hosts share one kernel here, and
+ * a host's agent must never remove the pair of the same instance on another host.
+ */
+export function vethNames(instanceId: string, hostId: string): { host: string; peer: string } {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(instanceId)) throw new Error(`bad instance id ${instanceId}`);
+  const short = crypto.createHash('sha256').update(`${hostId}/${instanceId}`).digest('hex').slice(0, 12);
   return { host: `vh${short}`, peer: `vp${short}` };
 }
 
@@ -34,7 +39,7 @@ const inNs = (pid: number, args: string[]) => run('nsenter', ['-t', String(pid),
 
 /** The commands, in order, that plumb a fresh pair; pure, so it is tested on its own. */
 export function plumbCommands(spec: PlumbSpec): string[][] {
-  const { host, peer } = vethNames(spec.instanceId);
+  const { host, peer } = vethNames(spec.instanceId, spec.hostId);
   const pid = String(spec.pid);
   const ns = ['nsenter', '-t', pid, '-n', 'ip'];
   return [
@@ -53,7 +58,7 @@ export function plumbCommands(spec: PlumbSpec): string[][] {
 
 export async function plumb(spec: PlumbSpec): Promise<void> {
   validate(spec);
-  const { host, peer } = vethNames(spec.instanceId);
+  const { host, peer } = vethNames(spec.instanceId, spec.hostId);
   if (await linkExists('eth0', spec.pid)) {
     const addr = await inNs(spec.pid, ['-4', 'addr', 'show', 'dev', 'eth0']);
     if (addr.includes(`${spec.ip}/${spec.prefix}`) && (await linkExists(host))) return;
@@ -67,10 +72,10 @@ export async function plumb(spec: PlumbSpec): Promise<void> {
 }
 
 /** Removes the host end (the pair goes with it); nothing to do when it is already gone. */
-export async function unplumb(instanceId: string): Promise<void> {
-  const { host, peer } = vethNames(instanceId);
+export async function unplumb(instanceId: string, hostId: string): Promise<void> {
+  const { host, peer } = vethNames(instanceId, hostId);
   if (await linkExists(host)) await run('ip', ['link', 'del', host]).catch(async (err) => { if (await linkExists(host)) throw err; });
   if (await linkExists(peer)) await run('ip', ['link', 'del', peer]).catch(() => undefined);
 }
 
-export const hostVethExists = (instanceId: string): Promise<boolean> => linkExists(vethNames(instanceId).host);
+export const hostVethExists = (instanceId: string, hostId: string): Promise<boolean> => linkExists(vethNames(instanceId, hostId).host);

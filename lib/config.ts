@@ -36,6 +36,8 @@ export function loadConfig() {
     imageStoreDir: env('VCLOUD_IMAGE_STORE_DIR', path.join(dataDir, 'images')),
     heartbeatSeconds: num('VCLOUD_HEARTBEAT_SECONDS', 5),
     hostScheduleToStartSeconds: num('VCLOUD_HOST_SCHEDULE_TO_START_SECONDS', 30),
+    sourceScheduleToStartSeconds: num('VCLOUD_SOURCE_SCHEDULE_TO_START_SECONDS', 15),
+    evacuateConcurrency: num('VCLOUD_EVACUATE_CONCURRENCY', 4),
     cpuAllocationRatio: num('VCLOUD_CPU_ALLOCATION_RATIO', 16),
     memoryAllocationRatio: num('VCLOUD_MEMORY_ALLOCATION_RATIO', 1),
     logLevel: env('VCLOUD_LOG_LEVEL', 'info'),

@@ -6,6 +6,7 @@ import { createDb, migrateLatest } from '../db/connection';
 import { createControlActivities } from '../activities/control/instance-activities';
 import { createIpHealthActivities } from '../activities/control/ip-health-activities';
 import { createImageControlActivities } from '../activities/control/image-activities';
+import { createMigrationActivities } from '../activities/control/migration-activities';
 import { ensureIpHealthSchedule } from './ip-health-schedule';
 
 // Runs every workflow and the activities that touch the database, on `vcloud-control`.
@@ -15,13 +16,18 @@ async function main() {
   const db = createDb(config.databaseUrl);
   await migrateLatest(db);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const control = createControlActivities({ db, ratios: placementRatios(config), hostLiveSeconds: hostLiveSeconds(config) });
   const worker = await Worker.create({
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.controlQueue,
     workflowsPath: require.resolve('../workflows'),
     activities: {
-      ...createControlActivities({ db, ratios: placementRatios(config), hostLiveSeconds: hostLiveSeconds(config) }),
+      ...control,
+      ...createMigrationActivities({
+        db, ratios: placementRatios(config), hostLiveSeconds: hostLiveSeconds(config), registry: config.registry,
+        imageStoreDir: config.imageStoreDir, getInstanceSpec: control.getInstanceSpec,
+      }),
       ...createIpHealthActivities({ db, hostLiveSeconds: hostLiveSeconds(config), releaseAfter: config.ipHealthReleaseAfter }),
       ...createImageControlActivities({ db, registry: config.registry, hostLiveSeconds: hostLiveSeconds(config) }),
     },

@@ -5,6 +5,8 @@ import { hostQueue, loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createDb } from '../db/connection';
 import { heartbeat, upsertHost } from '../db/hosts';
+import { clearStaleCopy, staleCopiesOn } from '../db/snapshots';
+import { unplumb } from '../host/bridge-plumbing';
 import { DockerDriver } from '../drivers/docker-driver';
 import { LibvirtDriver } from '../drivers/libvirt-driver';
 import { DirImageStore } from '../images/image-store';
@@ -23,7 +25,7 @@ async function main() {
   const db = createDb(config.databaseUrl, { min: 0, max: 2 });
 
   const drivers: Partial<Record<InstanceKind, InstanceDriver>> = {};
-  const docker = new DockerDriver(config.dockerSocket);
+  const docker = new DockerDriver(config.dockerSocket, config.registry);
   try {
     log.info({ version: (await docker.probe()).version }, 'docker engine found');
     drivers.docker = docker;
@@ -56,6 +58,17 @@ async function main() {
   const beat = setInterval(() => {
     heartbeat(db, config.hostId).catch((err) => log.warn({ err: String(err) }, 'heartbeat failed'));
   }, config.heartbeatSeconds * 1000);
+
+  // Copies this host still has of instances that moved away while it was dead: destroyed before
+  // the agent takes any work, so nothing of theirs runs beside the moved instance.
+  for (const stale of await staleCopiesOn(db, config.hostId)) {
+    const driver = drivers[stale.kind];
+    if (!driver) continue;
+    await driver.destroy(stale.instance_id);
+    await unplumb(stale.instance_id, config.hostId);
+    await clearStaleCopy(db, stale.instance_id, config.hostId);
+    log.info({ instanceId: stale.instance_id }, 'destroyed a stale copy');
+  }
 
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const worker = await Worker.create({

@@ -4,6 +4,7 @@ import type { HostActivities } from '../activities/host/instance-activities';
 import type { IpHealthActivities } from '../activities/control/ip-health-activities';
 import type { ImageControlActivities } from '../activities/control/image-activities';
 import type { ImageActivities } from '../activities/host/image-activities';
+import type { MigrationActivities } from '../activities/control/migration-activities';
 
 /**
  * Control steps are short database transactions on the worker that runs the workflow, so they
@@ -60,5 +61,24 @@ export function convertActivities(hostId: string) {
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: '15 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+  });
+}
+
+export const migration = proxyLocalActivities<MigrationActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 20 },
+});
+
+/**
+ * Steps on a migration's source, which may be dead: a short schedule-to-start timeout is the
+ * verdict, and a step that timed out that way is not retried.
+ */
+export function sourceActivities(hostId: string, scheduleToStartSeconds: number) {
+  return proxyActivities<HostActivities>({
+    taskQueue: `host-${hostId}`,
+    scheduleToStartTimeout: `${scheduleToStartSeconds} seconds`,
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: { initialInterval: '1 second', maximumInterval: '15 seconds', maximumAttempts: 3 },
   });
 }

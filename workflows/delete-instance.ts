@@ -1,4 +1,5 @@
-import { control, hostActivities } from './activity-options';
+import { patched } from '@temporalio/workflow';
+import { control, hostActivities, migration } from './activity-options';
 import { reasonOf } from './saga';
 import type { InstanceOperationInput } from './create-instance';
 
@@ -8,6 +9,8 @@ export async function deleteInstance(input: InstanceOperationInput): Promise<voi
   try {
     const spec = await control.getInstanceSpec(instanceId);
     if (spec.hostId) await hostActivities(spec.hostId, input.hostScheduleToStartSeconds).destroyInstance(spec);
+    // Added after deletes were already recorded: old histories replay without this step.
+    if (patched('delete-snapshots-on-delete')) await migration.deleteSnapshotsOf(instanceId);
     await control.releaseIp(instanceId);
     await control.releaseHostCapacity(instanceId);
     await control.markInstance(instanceId, 'deleted');

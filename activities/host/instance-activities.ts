@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import type { InstanceDriver, InstanceKind, InstanceSpec } from '../../drivers/instance-driver';
+import type { InstanceDriver, InstanceKind, InstanceSpec, SnapshotResult } from '../../drivers/instance-driver';
 import { plumb, unplumb } from '../../host/bridge-plumbing';
 import { probeAddresses, type ProbeRequest } from '../../host/probe';
 import { permanentOnKnown } from '../failures';
@@ -34,13 +34,29 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
       if (spec.kind !== 'docker') return; // VMs get their NIC from the domain definition.
       const status = await driverFor('docker').inspect(spec.instanceId);
       if (!status.running || !status.pid) throw new Error(`container for ${spec.instanceId} is not running`);
-      await plumb({ instanceId: spec.instanceId, pid: status.pid, ...spec.network });
+      await plumb({ instanceId: spec.instanceId, hostId, pid: status.pid, ...spec.network });
+    },
+
+    /** Powers the instance off (a container stops, a VM is destroyed but stays defined). */
+    async stopInstance(spec: Pick<InstanceSpec, 'instanceId' | 'kind'>): Promise<void> {
+      await driverFor(spec.kind).stop(spec.instanceId);
+      if (spec.kind === 'docker') await unplumb(spec.instanceId, hostId);
+    },
+
+    async snapshotInstance(spec: Pick<InstanceSpec, 'instanceId' | 'kind'>, snapshotId: string): Promise<SnapshotResult> {
+      const ctx = Context.current();
+      const ticker = setInterval(() => ctx.heartbeat('snapshotting'), 3000);
+      try {
+        return await permanentOnKnown(() => driverFor(spec.kind).snapshot(spec.instanceId, snapshotId));
+      } finally {
+        clearInterval(ticker);
+      }
     },
 
     /** Removes the instance and its plumbing; finding nothing is success. */
     async destroyInstance(spec: Pick<InstanceSpec, 'instanceId' | 'kind'>): Promise<void> {
       await driverFor(spec.kind).destroy(spec.instanceId);
-      await unplumb(spec.instanceId);
+      await unplumb(spec.instanceId, hostId);
     },
 
     /** Which of a zone's free addresses answer, probed from this host's zone bridge. */

@@ -49,12 +49,12 @@ export default async function globalSetup(): Promise<void> {
     const hasTables = await db.schema.hasTable('instances');
     const oldIds: string[] = hasTables ? (await db('instances').pluck('id')) : [];
     const old = new Set(oldIds);
-    for (const engine of [docker, dockerB]) {
+    for (const [engine, host] of [[docker, HOST_A], [dockerB, HOST_B]] as const) {
       for (const c of await engine.listContainers({ all: true, filters: { label: ['vcloud.instance'] } })) {
         const id = c.Labels['vcloud.instance'];
         if (old.has(id)) {
           await engine.getContainer(c.Id).remove({ force: true });
-          await unplumb(id);
+          await unplumb(id, host.id);
         }
       }
     }

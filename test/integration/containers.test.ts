@@ -96,13 +96,13 @@ describe('containers through the API, on the real engine', () => {
   });
 
   test('delete: the container and its veth are gone, the IP is free, the state is deleted', async () => {
-    expect(await hostVethExists(created.id)).toBe(true);
+    expect(await hostVethExists(created.id, HOST_A.id)).toBe(true);
     const res = await api.del(`/v1/instances/${created.id}`);
     expect(res.status).toBe(202);
     expect(res.body.operation.workflowId).toBe(`instance-${created.id}-delete`);
     expect((await waitForOperation(api, res.body.operation.id)).state).toBe('succeeded');
     expect(await exists(created.id)).toBe(false);
-    expect(await hostVethExists(created.id)).toBe(false);
+    expect(await hostVethExists(created.id, HOST_A.id)).toBe(false);
     expect(await db('ip_addresses').where({ address: created.ip }).first()).toMatchObject({ state: 'free', instance_id: null });
     expect((await api.get(`/v1/instances/${created.id}`)).body.state).toBe('deleted');
     expect(await pings(created.ip)).toBe(false);
@@ -122,7 +122,7 @@ describe('containers through the API, on the real engine', () => {
     expect(instance).toMatchObject({ state: 'failed', ip: null });
     expect(instance.failure).toMatch(/not in the registry/);
     expect(await exists(res.body.instance.id)).toBe(false);
-    expect(await hostVethExists(res.body.instance.id)).toBe(false);
+    expect(await hostVethExists(res.body.instance.id, HOST_A.id)).toBe(false);
     expect(await db('ip_addresses').where({ instance_id: res.body.instance.id })).toHaveLength(0);
     expect(await db('ip_addresses').where({ state: 'free' }).count('* as n').first()).toEqual(free);
     expect((await db('hosts').where({ id: HOST_A.id }).first()).used_vcpus).toBe(usedBefore);

@@ -33,13 +33,14 @@ describe('container create options (pure builder)', () => {
 
 describe('bridge plumbing commands (pure builder)', () => {
   test('a veth pair on the bridge, the peer as eth0 in the namespace with IP, MAC and default route', () => {
-    const cmds = plumbCommands({ instanceId: spec.instanceId, pid: 4242, ...spec.network });
+    const cmds = plumbCommands({ instanceId: spec.instanceId, hostId: 'test-a', pid: 4242, ...spec.network });
+    const { host, peer } = vethNames(spec.instanceId, 'test-a');
     expect(cmds.map((c) => c.join(' '))).toEqual([
-      'ip link add vh0f8fad5bd9cb type veth peer name vp0f8fad5bd9cb',
-      'ip link set vh0f8fad5bd9cb master vctest0',
-      'ip link set vh0f8fad5bd9cb up',
-      'ip link set vp0f8fad5bd9cb netns 4242',
-      'nsenter -t 4242 -n ip link set vp0f8fad5bd9cb name eth0',
+      `ip link add ${host} type veth peer name ${peer}`,
+      `ip link set ${host} master vctest0`,
+      `ip link set ${host} up`,
+      `ip link set ${peer} netns 4242`,
+      `nsenter -t 4242 -n ip link set ${peer} name eth0`,
       'nsenter -t 4242 -n ip link set eth0 address 52:54:0a:d6:00:0a',
       'nsenter -t 4242 -n ip addr add 10.214.0.10/24 dev eth0',
       'nsenter -t 4242 -n ip link set eth0 up',
@@ -48,8 +49,9 @@ describe('bridge plumbing commands (pure builder)', () => {
     ]);
   });
   test('interface names fit in 15 characters and refuse what is not an instance id', () => {
-    expect(vethNames(spec.instanceId).host.length).toBeLessThanOrEqual(15);
-    expect(() => vethNames('x; rm -rf /')).toThrow();
+    expect(vethNames(spec.instanceId, 'test-a').host).toMatch(/^vh[0-9a-f]{12}$/);
+    expect(vethNames(spec.instanceId, 'test-a').host).not.toBe(vethNames(spec.instanceId, 'test-b').host);
+    expect(() => vethNames('x; rm -rf /', 'test-a')).toThrow();
   });
 });
 

@@ -1,0 +1,133 @@
+import { Router } from 'express';
+import crypto from 'node:crypto';
+import { asyncRoute } from '../async-route';
+import { currentUser, requireAdmin } from '../auth';
+import { validationError } from '../problem';
+import { emptyBody, evacuateBody, migrateBody, uuidParam } from '../schemas';
+import { startOperation, type Deps } from '../start-operation';
+import { hostView, instanceView, operationView } from '../views';
+import { visibleInstance } from './instances';
+import { getSnapshot, listSnapshots, markSnapshot, snapshotView } from '../../db/snapshots';
+import { getHost, setHostState } from '../../db/hosts';
+import { lockInstance } from '../../db/instances';
+import { AppError, ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../lib/errors';
+import { DirImageStore } from '../../images/image-store';
+import { RegistryClient, parseReference } from '../../images/registry';
+
+const runningOp = (config: Deps['config'], op: { id: string; workflowId: string }, type: string, ids: { instanceId?: string; hostId?: string }, userId: string) =>
+  operationView({
+    id: op.id, type, workflow_id: op.workflowId, state: 'running', instance_id: ids.instanceId ?? null, host_id: ids.hostId ?? null,
+    image_id: null, requested_by: userId, error: null, progress: null, result: null, created_at: new Date(), finished_at: null,
+  }, config.temporalUiUrl, config.temporalNamespace);
+
+const MOVABLE = ['running', 'stopped'];
+
+// Snapshots, migrate, evacuate.
+export function migrationRoutes(deps: Deps): Router {
+  const { db, config } = deps;
+  const router = Router();
+  const store = new DirImageStore(config.imageStoreDir);
+  const registry = new RegistryClient(config.registry);
+
+  router.get('/v1/instances/:id/snapshots', asyncRoute(async (req, res) => {
+    const instance = await visibleInstance(deps, currentUser(req), req.params.id);
+    res.json({ items: (await listSnapshots(db, instance.id)).map(snapshotView) });
+  }));
+
+  router.post('/v1/instances/:id/snapshots', asyncRoute(async (req, res) => {
+    const user = currentUser(req);
+    const instance = await visibleInstance(deps, user, req.params.id);
+    const body = emptyBody.safeParse(req.body ?? {});
+    if (!body.success) throw validationError(body.error);
+    const snapshotId = crypto.randomUUID();
+    const answer = await startOperation(deps, {
+      userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['snapshot', instance.id],
+      type: 'snapshot', workflowType: 'snapshotInstance', workflowId: () => `snapshot-${snapshotId}`, instanceId: instance.id, zone: instance.zone_id,
+      write: async (trx) => {
+        const locked = await lockInstance(trx, instance.id);
+        if (!locked || !MOVABLE.includes(locked.state) || !locked.host_id) throw new ConflictError(`instance ${instance.id} is ${locked?.state}: only a running or stopped instance has a snapshot`);
+        return { body: (op) => ({ snapshot: { id: snapshotId, instanceId: instance.id, state: 'pending' }, operation: runningOp(config, op, 'snapshot', { instanceId: instance.id }, user.id) }) };
+      },
+      workflowArgs: ({ operationId }) => [{ operationId, instanceId: instance.id, snapshotId, hostScheduleToStartSeconds: config.hostScheduleToStartSeconds }],
+    });
+    res.status(answer.status).json(answer.body);
+  }));
+
+  router.delete('/v1/instances/:id/snapshots/:snapshotId', asyncRoute(async (req, res) => {
+    const instance = await visibleInstance(deps, currentUser(req), req.params.id);
+    const snapshot = uuidParam.safeParse(req.params.snapshotId).success ? await getSnapshot(db, req.params.snapshotId) : undefined;
+    if (!snapshot || snapshot.instance_id !== instance.id || snapshot.state === 'deleted') throw new NotFoundError(`snapshot ${req.params.snapshotId} not found`);
+    if (snapshot.state === 'pending') throw new ConflictError('the snapshot is still being made');
+    if (snapshot.location && snapshot.digest && snapshot.kind === 'docker') await registry.deleteManifest(parseReference(snapshot.location), snapshot.digest);
+    if (snapshot.location && snapshot.kind === 'kvm') await store.delete(snapshot.location);
+    await markSnapshot(db, snapshot.id, { state: 'deleted' });
+    res.status(204).end();
+  }));
+
+  router.post('/v1/instances/:id/migrate', asyncRoute(async (req, res) => {
+    const user = currentUser(req);
+    const instance = await visibleInstance(deps, user, req.params.id);
+    const parsed = migrateBody.safeParse(req.body ?? {});
+    if (!parsed.success) throw validationError(parsed.error);
+    const body = parsed.data;
+    if (body.host !== undefined && user.role !== 'admin') {
+      throw new AppError(403, 'Forbidden', 'only an admin may name a host', { errors: [{ path: 'host', message: 'admin only' }] });
+    }
+    if (body.host !== undefined) {
+      const host = await getHost(db, body.host);
+      if (!host || host.zone_id !== instance.zone_id) throw new ValidationError(`host ${body.host} is not in zone ${instance.zone_id}`, [{ path: 'host', message: 'not a host of the zone' }]);
+      if (host.id === instance.host_id) throw new ValidationError('the instance is already on that host', [{ path: 'host', message: 'is the source' }]);
+      if (host.state !== 'enabled') throw new AppError(422, 'Unprocessable Entity', `host ${host.id} is ${host.state}`, { errors: [{ path: 'host', message: host.state }] });
+    }
+    const snapshot = body.snapshot ?? 'latest';
+    if (snapshot !== 'latest' && snapshot !== 'none') {
+      const s = await getSnapshot(db, snapshot);
+      if (!s || s.instance_id !== instance.id || s.state !== 'ready') {
+        throw new ValidationError(`snapshot ${snapshot} is not a ready snapshot of this instance`, [{ path: 'snapshot', message: 'not a ready snapshot of this instance' }]);
+      }
+    }
+    let n = 0;
+    const answer = await startOperation(deps, {
+      userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['migrate', instance.id, body],
+      type: 'migrate', workflowType: 'migrateInstance', workflowId: () => `instance-${instance.id}-migrate-${n}`, instanceId: instance.id, zone: instance.zone_id,
+      write: async (trx) => {
+        const locked = await lockInstance(trx, instance.id);
+        if (!locked || !MOVABLE.includes(locked.state) || !locked.host_id) throw new ConflictError(`instance ${instance.id} is ${locked?.state}: only a running or stopped instance moves`);
+        n = Number((await trx('operations').where({ instance_id: instance.id, type: 'migrate' }).count('* as n').first())!.n) + 1;
+        return { body: (op) => ({ instance: instanceView(locked), operation: runningOp(config, op, 'migrate', { instanceId: instance.id }, user.id) }) };
+      },
+      workflowArgs: ({ operationId }) => [{ operationId, instanceId: instance.id, snapshot, host: body.host ?? null, sourceScheduleToStartSeconds: config.sourceScheduleToStartSeconds }],
+    });
+    res.status(answer.status).json(answer.body);
+  }));
+
+  router.post('/v1/hosts/:id/evacuate', asyncRoute(async (req, res) => {
+    const user = requireAdmin(req);
+    const host = await getHost(db, req.params.id);
+    if (!host) throw new NotFoundError(`host ${req.params.id} not found`);
+    const parsed = evacuateBody.safeParse(req.body ?? {});
+    if (!parsed.success) throw validationError(parsed.error);
+    let n = 0;
+    const answer = await startOperation(deps, {
+      userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['evacuate', host.id, parsed.data],
+      type: 'evacuate', workflowType: 'evacuateHost', workflowId: () => `host-${host.id}-evacuate-${n}`,
+      write: async (trx) => {
+        const locked = await trx('hosts').where({ id: host.id }).forUpdate().first();
+        if (locked.state === 'draining') throw new ConflictError(`host ${host.id} is already being evacuated`);
+        n = Number((await trx('operations').where({ host_id: host.id, type: 'evacuate' }).count('* as n').first())!.n) + 1;
+        await setHostState(trx, host.id, 'draining');
+        return { hostId: host.id, body: (op) => ({ host: hostView({ ...host, state: 'draining' }), operation: runningOp(config, op, 'evacuate', { hostId: host.id }, user.id) }) };
+      },
+      workflowArgs: ({ operationId }) => [{
+        operationId, hostId: host.id, concurrency: parsed.data.concurrency ?? config.evacuateConcurrency, requestedBy: user.id,
+        sourceScheduleToStartSeconds: config.sourceScheduleToStartSeconds,
+      }],
+    }).catch((err) => {
+      if (isUniqueViolation(err)) throw new ConflictError(`host ${host.id} is already being evacuated`);
+      throw err;
+    });
+    res.status(answer.status).json(answer.body);
+  }));
+
+  return router;
+}

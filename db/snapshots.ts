@@ -1,0 +1,44 @@
+import type { Db } from './connection';
+
+export interface SnapshotRow {
+  id: string; instance_id: string; kind: 'docker' | 'kvm'; location: string | null; digest: string | null;
+  state: 'pending' | 'ready' | 'failed' | 'deleted'; failure: string | null; created_at: Date;
+}
+
+export async function insertSnapshot(db: Db, s: { id: string; instanceId: string; kind: string }): Promise<SnapshotRow> {
+  const [row] = await db('snapshots').insert({ id: s.id, instance_id: s.instanceId, kind: s.kind }).onConflict('id').ignore().returning('*');
+  return row ?? db('snapshots').where({ id: s.id }).first();
+}
+
+export async function getSnapshot(db: Db, id: string): Promise<SnapshotRow | undefined> {
+  return db('snapshots').where({ id }).first();
+}
+
+export async function listSnapshots(db: Db, instanceId: string): Promise<SnapshotRow[]> {
+  return db('snapshots').where({ instance_id: instanceId }).whereNot({ state: 'deleted' }).orderBy('created_at', 'desc');
+}
+
+export async function latestReadySnapshot(db: Db, instanceId: string): Promise<SnapshotRow | undefined> {
+  return db('snapshots').where({ instance_id: instanceId, state: 'ready' }).orderBy('created_at', 'desc').first();
+}
+
+export async function markSnapshot(db: Db, id: string, update: { state: 'ready' | 'failed' | 'deleted'; location?: string; digest?: string; failure?: string }): Promise<void> {
+  await db('snapshots').where({ id }).update(update);
+}
+
+export const snapshotView = (s: SnapshotRow) => ({
+  id: s.id, instanceId: s.instance_id, kind: s.kind, state: s.state, location: s.location, digest: s.digest,
+  failure: s.failure ?? undefined, createdAt: s.created_at,
+});
+
+export async function recordStaleCopy(db: Db, instanceId: string, hostId: string, kind: string): Promise<void> {
+  await db('stale_copies').insert({ instance_id: instanceId, host_id: hostId, kind }).onConflict(['instance_id', 'host_id']).ignore();
+}
+
+export async function clearStaleCopy(db: Db, instanceId: string, hostId: string): Promise<void> {
+  await db('stale_copies').where({ instance_id: instanceId, host_id: hostId }).delete();
+}
+
+export async function staleCopiesOn(db: Db, hostId: string): Promise<{ instance_id: string; kind: 'docker' | 'kvm' }[]> {
+  return db('stale_copies').where({ host_id: hostId }).select('instance_id', 'kind');
+}
