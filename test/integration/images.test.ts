@@ -6,6 +6,7 @@ import { startHostAgent } from '../helpers/global-setup';
 import { stopProcess } from '../helpers/processes';
 import { STATE_FILE } from '../helpers/env';
 import { adminToken } from '../helpers/platform';
+import { replayAndRecord } from '../helpers/replay';
 
 const manifest = () => JSON.parse(fs.readFileSync(BUILT_MANIFEST, 'utf8'));
 const pidOf = (name: string): number => JSON.parse(fs.readFileSync(STATE_FILE, 'utf8'))[name];
@@ -99,6 +100,8 @@ describe('images: register, convert both ways, delete', () => {
     } finally {
       await temporal.close();
     }
+
+    await replayAndRecord({ 'convert-to-docker': toDocker.body.operation.workflowId, 'convert-to-tgz': toTgz.body.operation.workflowId });
 
     // In use: 409; free: 204, and its data is gone.
     expect((await admin.del(`/v1/images/${tgz.id}`)).status).toBe(409);

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { apiClient, createBody, pings, temporalClient, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
 import { HOST_A, TEST_IP_HEALTH_SCHEDULE, TEST_RELEASE_AFTER, TEST_ZONE } from '../helpers/env';
 import { run } from '../../host/run';
+import { replayAndRecord } from '../helpers/replay';
 
 // An intruder: a network namespace of the test's own, holding a free pool address on the zone bridge.
 const NS = 'vc-intruder';
@@ -75,6 +76,8 @@ describe('scheduled IP-pool health check', () => {
     } finally {
       await temporal.close();
     }
+
+    await replayAndRecord({ 'ip-pool-health': first.workflowId });
 
     const created = await admin.post('/v1/instances', createBody('after-intruder', { host: HOST_A.id }));
     expect(await waitForOperation(admin, created.body.operation.id)).toMatchObject({ state: 'succeeded' });

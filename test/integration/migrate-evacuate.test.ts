@@ -7,6 +7,7 @@ import { startHostAgent } from '../helpers/global-setup';
 import { stopProcess } from '../helpers/processes';
 import { docker, hasCopy, inside, virsh } from '../helpers/hosts';
 import { progressQuery } from '../../workflows/evacuate-host';
+import { replayAndRecord } from '../helpers/replay';
 
 type Made = { id: string; kind: 'docker' | 'kvm'; ip: string; mac: string; hostname: string; marker: string };
 const pidOf = (name: string): number => JSON.parse(fs.readFileSync(STATE_FILE, 'utf8'))[name];
@@ -16,6 +17,7 @@ describe('snapshots, migrate and evacuate across two hosts', () => {
   let admin: ApiClient;
   let db: Knex;
   const made: Made[] = [];
+  const recorded: Record<string, string> = {};
   beforeAll(() => { admin = apiClient(); db = testDb(); });
   afterAll(() => db.destroy());
 
@@ -51,6 +53,7 @@ describe('snapshots, migrate and evacuate across two hosts', () => {
       expect(res.body.operation.workflowId).toBe(`instance-${m.id}-migrate-1`);
       const op = await waitForOperation(admin, res.body.operation.id, 180_000);
       expect(op).toMatchObject({ state: 'succeeded', result: { hostId: HOST_B.id, sourceAlive: true } });
+      recorded[`migrate-${m.kind}`] = res.body.operation.workflowId;
       await expectOn(m, HOST_B.id, HOST_A.id);
       await assertAddressInvariants(db);
       const snaps = (await admin.get(`/v1/instances/${m.id}/snapshots`)).body.items;
@@ -65,6 +68,7 @@ describe('snapshots, migrate and evacuate across two hosts', () => {
       expect(res.status).toBe(202);
       const op = await waitForOperation(admin, res.body.operation.id, 120_000);
       expect(op).toMatchObject({ state: 'succeeded', result: { snapshotId: res.body.snapshot.id } });
+      recorded[`snapshot-${m.kind}`] = res.body.operation.workflowId;
       if (m.kind === 'kvm') expect(op.result.consistency).toBe('filesystem');
       expect(await pings(m.ip)).toBe(true);
       const snap = (await db('snapshots').where({ id: res.body.snapshot.id }).first());
@@ -120,6 +124,7 @@ describe('snapshots, migrate and evacuate across two hosts', () => {
     expect(placed.status).toBe(422);
     const op = await waitForOperation(admin, res.body.operation.id, 300_000);
     expect(op).toMatchObject({ state: 'succeeded', result: { total: 6, done: 6, failed: 0, remaining: 0 }, progress: { done: 6, remaining: 0 } });
+    recorded['evacuate-live'] = res.body.operation.workflowId;
     const temporal = await temporalClient();
     try {
       expect(await temporal.client.workflow.getHandle(res.body.operation.workflowId).query(progressQuery)).toMatchObject({ done: 6, failed: 0 });
@@ -146,6 +151,7 @@ describe('snapshots, migrate and evacuate across two hosts', () => {
     expect(res.status).toBe(202);
     const op = await waitForOperation(admin, res.body.operation.id, 300_000);
     expect(op).toMatchObject({ state: 'succeeded', result: { total: 8, done: 8, failed: 0 } });
+    recorded['evacuate-dead'] = res.body.operation.workflowId;
     for (const m of made) {
       const i = (await admin.get(`/v1/instances/${m.id}`)).body;
       expect(i).toMatchObject({ hostId: HOST_A.id, ip: m.ip, mac: m.mac, hostname: m.hostname, state: 'running' });
@@ -166,6 +172,11 @@ describe('snapshots, migrate and evacuate across two hosts', () => {
     for (const m of made) expect(await hasCopy(HOST_B, m.id)).toBe(false);
     for (const m of made) expect(await pings(m.ip)).toBe(true);
     expect(pidOf(HOST_B.id)).toBeGreaterThan(0);
+  });
+
+  test('the histories of the migrations, snapshots and both evacuations replay against the current workflow code', async () => {
+    expect(Object.keys(recorded).sort()).toEqual(['evacuate-dead', 'evacuate-live', 'migrate-docker', 'migrate-kvm', 'snapshot-docker', 'snapshot-kvm']);
+    await replayAndRecord(recorded);
   });
 
   test('deleting the moved instances leaves nothing on either host, frees their addresses and removes their snapshots', async () => {
