@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import crypto from 'node:crypto';
-import { loadConfig } from '../lib/config';
+import { platformClient } from './platform-client';
 import { run } from '../host/run';
 import { plumb, unplumb } from '../host/bridge-plumbing';
 import { macFromIp } from '../lib/net';
@@ -10,31 +8,11 @@ import { intArg, percentile, pool, writeResult } from './stats';
 // N creates through the API (POST until the operation succeeded) against the same N done
 // directly: `docker run` with the same limits, then the same veth plumbing. Runs against the
 // platform `npm run up` started. Addresses of the direct runs are on the zone bridge only.
-const config = loadConfig();
+const { manifest, api, settle } = platformClient(15);
 const N = intArg('n', 20, 200);
 const CONCURRENCY = intArg('concurrency', 5, 20);
-const API = `http://${config.apiHost}:${config.apiPort}`;
-const token = fs.readFileSync(path.join(config.dataDir, 'admin-token'), 'utf8').trim();
-const manifest = JSON.parse(fs.readFileSync(path.join(config.dataDir, 'images', 'manifest.json'), 'utf8'));
-const DEADLINE = Date.now() + 15 * 60_000;
 
-async function api(method: string, url: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${API}${url}`, {
-    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
-async function settle(operationId: string): Promise<any> {
-  for (;;) {
-    if (Date.now() > DEADLINE) throw new Error('benchmark deadline passed');
-    const op = await api('GET', `/v1/operations/${operationId}`);
-    if (op.state !== 'running') return op;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /**
  * Latency is from the POST to the operation's own finishedAt (same machine, same clock), so the

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { loadConfig } from '../lib/config';
+import { platformClient } from './platform-client';
 import { run } from '../host/run';
 import { buildDomainXml } from '../drivers/domain-xml';
 import { DirStorage } from '../storage/dir-storage';
@@ -12,38 +12,20 @@ import { intArg, percentile, writeResult } from './stats';
 // N VM creates through the API (POST to the operation's finishedAt, then to the first ping)
 // against the same N done directly: `virsh create` of the same domain XML on a disk prepared
 // beforehand. Runs against the platform `npm run up` started (host local-1, TCG guests).
-const config = loadConfig();
+const { config, manifest, api, settle, checkDeadline } = platformClient(20);
 const N = intArg('n', 5, 50);
-const API = `http://${config.apiHost}:${config.apiPort}`;
-const token = fs.readFileSync(path.join(config.dataDir, 'admin-token'), 'utf8').trim();
-const manifest = JSON.parse(fs.readFileSync(path.join(config.dataDir, 'images', 'manifest.json'), 'utf8'));
-const DEADLINE = Date.now() + 20 * 60_000;
 const URI = 'qemu:///system';
 
-async function api(method: string, url: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${API}${url}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
-  const json = await res.json();
-  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 /** Pings only the platform's bridge (the zone default, or the bench's own subnet on it). */
 async function untilPing(ip: string, t0: number): Promise<number> {
   if (!ip.startsWith('10.213.')) throw new Error(`refusing to ping ${ip}`);
   for (;;) {
-    if (Date.now() > DEADLINE) throw new Error('benchmark deadline passed');
+    checkDeadline();
     if (await run('ping', ['-c', '1', '-W', '1', '-I', 'vcbr0', ip], 5000).then(() => true, () => false)) return Date.now() - t0;
   }
 }
 
-async function settle(operationId: string): Promise<any> {
-  for (;;) {
-    if (Date.now() > DEADLINE) throw new Error('benchmark deadline passed');
-    const op = await api('GET', `/v1/operations/${operationId}`);
-    if (op.state !== 'running') return op;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function main() {
   const tag = Date.now().toString(36);

@@ -1,32 +1,12 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { loadConfig } from '../lib/config';
+import { platformClient } from './platform-client';
 import { intArg, pool, writeResult } from './stats';
 
 // Evacuate a host with N containers at concurrency 1, then (the other way) at concurrency 5:
 // wall time per run and the speedup. Needs `VCLOUD_HOSTS=2 npm run up` (hosts local-1, local-2).
-const config = loadConfig();
+const { api, settle } = platformClient(30);
 const N = intArg('n', 20, 100);
-const API = `http://${config.apiHost}:${config.apiPort}`;
-const token = fs.readFileSync(path.join(config.dataDir, 'admin-token'), 'utf8').trim();
-const DEADLINE = Date.now() + 30 * 60_000;
 
-async function api(method: string, url: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${API}${url}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
-  const text = await res.text();
-  const json = text ? JSON.parse(text) : {};
-  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${text}`);
-  return json;
-}
 
-async function settle(operationId: string): Promise<any> {
-  for (;;) {
-    if (Date.now() > DEADLINE) throw new Error('benchmark deadline passed');
-    const op = await api('GET', `/v1/operations/${operationId}`);
-    if (op.state !== 'running') return op;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function evacuate(from: string, to: string, concurrency: number) {
   await api('PATCH', `/v1/hosts/${to}`, { state: 'enabled' });

@@ -48,6 +48,7 @@ make_initrd() {
     for d in $(modinfo -k "$kver" -F depends "$m" | tr ',' ' '); do queue+=("$d"); done
   done
   cp /lib/modules/"$kver"/modules.builtin* "$dir/lib/modules/$kver/" 2>/dev/null || true
+  : >"$dir/lib/modules/$kver/modules.order"
   depmod -b "$dir" "$kver"
   install -m 0755 "$IMAGE_FILES/initrd-init" "$dir/init"
   (cd "$dir" && find . | cpio -o -H newc --quiet | gzip -9) >"$out"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops what `npm run up` started, by pid, newest first. Debian-managed daemons started by
-# the system (Postgres, libvirtd) are left alone unless VCLOUD_DOWN_ALL=1.
+# the system (Postgres, the system libvirtd) are left running.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 for name in host-agent-2 host-agent control-worker api; do stop_bg "$name"; done
