@@ -4,6 +4,11 @@ const secured = { security: [{ bearer: [] }] };
 const accepted = { description: 'accepted: {instance, operation}', content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } } };
 const errors = { 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 422: problem };
 
+/** A secured operation with its success status and the problem answers; path parameters by name. */
+function op(method: string, summary: string, status: number, _hasParams = false) {
+  return { [method]: { ...secured, summary, responses: { [status]: { description: 'success' }, ...errors } } };
+}
+
 export const openapi = {
   openapi: '3.1.0',
   info: { title: 'vcloud', version: '1.0.0', description: 'VMs and containers with fixed IPs; every operation is a Temporal workflow.' },
@@ -69,8 +74,33 @@ export const openapi = {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
       get: { ...secured, responses: { 200: { description: 'operation', content: { 'application/json': { schema: { $ref: '#/components/schemas/Operation' } } } }, 401: problem, 404: problem } },
     },
-    '/v1/zones': { get: { ...secured, responses: { 200: { description: '{items}' }, 401: problem } } },
-    '/v1/images': { get: { ...secured, responses: { 200: { description: '{items}' }, 401: problem } } },
-    '/v1/hosts': { get: { ...secured, summary: 'admin only', responses: { 200: { description: '{items}' }, 401: problem, 403: problem } } },
+    '/v1/instances/{id}/actions': op('post', 'start, stop, pause, resume or reboot: {action}', 202, true),
+    '/v1/instances/{id}/snapshots': { ...op('get', 'snapshots of the instance', 200, true), ...op('post', 'take a snapshot', 202, true) },
+    '/v1/instances/{id}/snapshots/{snapshotId}': op('delete', 'delete a snapshot and its data', 204, true),
+    '/v1/instances/{id}/migrate': op('post', 'migrate: {snapshot?: "latest"|"none"|<id>, host? (admin)}', 202, true),
+    '/v1/zones': { ...op('get', 'zones', 200), ...op('post', 'create a zone (admin): {id, subnet, gateway, bridge}', 201) },
+    '/v1/zones/{id}/pools': { ...op('get', 'pools of a zone (admin)', 200, true), ...op('post', 'add a pool (admin): {firstIp, lastIp, reserved?}', 201, true) },
+    '/v1/pools/{id}': op('patch', 'grow a pool (admin): {firstIp, lastIp}', 200, true),
+    '/v1/pools/{id}/addresses': op('get', 'addresses and their states (admin); ?state=', 200, true),
+    '/v1/pools/{id}/addresses/{address}': op('put', 'reserve or free an address (admin): {reserved}', 200, true),
+    '/v1/images': { ...op('get', 'images', 200), ...op('post', 'register (admin): JSON {name, kind: "docker", reference} or a tgz body with ?name=&kind=tgz', 201) },
+    '/v1/images/{id}': { ...op('get', 'an image', 200, true), ...op('delete', 'delete an image (admin); 409 while in use', 204, true) },
+    '/v1/images/{id}/convert': op('post', 'convert (admin): {to: "docker"|"tgz", name?}', 202, true),
+    '/v1/hosts': op('get', 'hosts (admin)', 200),
+    '/v1/hosts/{id}': op('patch', 'set the state (admin): {state}', 200, true),
+    '/v1/hosts/{id}/evacuate': op('post', 'evacuate (admin): {concurrency?}', 202, true),
+    '/v1/users': { ...op('get', 'users (admin)', 200), ...op('post', 'create a user (admin): {name, role}', 201) },
+    '/v1/users/{id}': op('get', 'a user with tokens (no values) and grants (admin)', 200, true),
+    '/v1/users/{id}/tokens': op('post', 'issue a token, shown once (admin)', 201, true),
+    '/v1/users/{id}/tokens/{tokenId}': op('delete', 'revoke a token (admin)', 204, true),
+    '/v1/users/{id}/grants/{zone}': op('put', 'set a zone grant (admin): {maxVcpus, maxMemoryMb, maxInstances}', 200, true),
+    '/v1/ip-health/checks': op('post', 'run the IP-pool health check now (admin)', 202),
+    '/v1/ip-health/runs': op('get', 'findings of the health check runs (admin); ?zone=&limit=', 200),
   },
 };
+
+// Every {name} in a path is declared once, at the path level.
+for (const [route, item] of Object.entries(openapi.paths) as [string, Record<string, unknown>][]) {
+  const names = [...route.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+  if (names.length) item.parameters = names.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
+}

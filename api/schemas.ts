@@ -63,3 +63,5 @@ export const migrateBody = z.object({
 }).strict();
 export const evacuateBody = z.object({ concurrency: z.number().int().min(1).max(50).optional() }).strict();
 export const emptyBody = z.object({}).strict();
+
+export const actionBody = z.object({ action: z.enum(['start', 'stop', 'pause', 'resume', 'reboot']) }).strict();

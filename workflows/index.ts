@@ -5,3 +5,4 @@ export { convertImage } from './convert-image';
 export { snapshotInstance } from './snapshot-instance';
 export { migrateInstance } from './migrate-instance';
 export { evacuateHost } from './evacuate-host';
+export { instanceAction } from './instance-action';

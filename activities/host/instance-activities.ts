@@ -37,6 +37,23 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
       await plumb({ instanceId: spec.instanceId, hostId, pid: status.pid, ...spec.network });
     },
 
+    /** start, stop, pause, resume, reboot; a container that (re)starts gets its plumbing again. */
+    async actOnInstance(spec: InstanceSpec, action: 'start' | 'stop' | 'pause' | 'resume' | 'reboot'): Promise<void> {
+      const driver = driverFor(spec.kind);
+      if (action === 'stop' || action === 'reboot') {
+        await driver.stop(spec.instanceId);
+        if (spec.kind === 'docker') await unplumb(spec.instanceId, hostId);
+      }
+      if (action === 'start' || action === 'reboot') await driver.start(spec.instanceId);
+      if (action === 'pause') await driver.pause(spec.instanceId);
+      if (action === 'resume') await driver.resume(spec.instanceId);
+      if (spec.kind === 'docker' && (action === 'start' || action === 'reboot' || action === 'resume')) {
+        const status = await driver.inspect(spec.instanceId);
+        if (!status.running || !status.pid) throw new Error(`container for ${spec.instanceId} is not running`);
+        await plumb({ instanceId: spec.instanceId, hostId, pid: status.pid, ...spec.network });
+      }
+    },
+
     /** Powers the instance off (a container stops, a VM is destroyed but stays defined). */
     async stopInstance(spec: Pick<InstanceSpec, 'instanceId' | 'kind'>): Promise<void> {
       await driverFor(spec.kind).stop(spec.instanceId);

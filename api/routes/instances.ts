@@ -2,7 +2,7 @@ import { Router } from 'express';
 import crypto from 'node:crypto';
 import { asyncRoute } from '../async-route';
 import { currentUser } from '../auth';
-import { createInstanceBody, uuidParam } from '../schemas';
+import { actionBody, createInstanceBody, uuidParam } from '../schemas';
 import { validationError } from '../problem';
 import { startOperation, type Deps } from '../start-operation';
 import { instanceView, operationView } from '../views';
@@ -11,7 +11,7 @@ import { getImage } from '../../db/images';
 import { getHost } from '../../db/hosts';
 import { getInstance, insertInstance, listInstances, lockInstance, setInstanceState, type InstanceRow } from '../../db/instances';
 import { getOperation } from '../../db/operations';
-import { AppError, NotFoundError, ValidationError } from '../../lib/errors';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { inCidr } from '../../lib/net';
 import type { User } from '../../db/users';
 import { reserveQuota } from '../../db/grants';
@@ -124,6 +124,33 @@ export function instanceRoutes(deps: Deps): Router {
         return { body: (op) => ({ instance: instanceView({ ...locked, state: 'deleting' }), operation: opView(op, 'delete', instance.id) }) };
       },
       workflowArgs: ({ operationId }) => [{ instanceId: instance.id, operationId, hostScheduleToStartSeconds: config.hostScheduleToStartSeconds }],
+    });
+    res.status(answer.status).json(answer.body);
+  }));
+
+  // Which state each action starts from: anything else is a 409, not a silent no-op.
+  const ACTION_FROM: Record<string, string[]> = {
+    start: ['stopped'], stop: ['running', 'paused'], pause: ['running'], resume: ['paused'], reboot: ['running'],
+  };
+  router.post('/v1/instances/:id/actions', asyncRoute(async (req, res) => {
+    const user = currentUser(req);
+    const instance = await visibleInstance(deps, user, req.params.id);
+    const parsed = actionBody.safeParse(req.body);
+    if (!parsed.success) throw validationError(parsed.error);
+    const { action } = parsed.data;
+    let n = 0;
+    let from = instance.state;
+    const answer = await startOperation(deps, {
+      userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['action', instance.id, action],
+      type: action, workflowType: 'instanceAction', workflowId: () => `instance-${instance.id}-${action}-${n}`, instanceId: instance.id, zone: instance.zone_id,
+      write: async (trx) => {
+        const locked = await lockInstance(trx, instance.id);
+        if (!locked || !ACTION_FROM[action].includes(locked.state)) throw new ConflictError(`instance ${instance.id} is ${locked?.state}: it cannot ${action}`);
+        from = locked.state;
+        n = Number((await trx('operations').where({ instance_id: instance.id, type: action }).count('* as n').first())!.n) + 1;
+        return { body: (op) => ({ instance: instanceView(locked), operation: opView(op, action, instance.id) }) };
+      },
+      workflowArgs: ({ operationId }) => [{ operationId, instanceId: instance.id, action, from }],
     });
     res.status(answer.status).json(answer.body);
   }));

@@ -111,7 +111,9 @@ describe('bad input is a clear 4xx and changes nothing', () => {
     expect((await apiClient(null).get('/healthz')).body).toEqual({ ok: true });
     const doc = (await apiClient(null).get('/openapi.json')).body;
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/instances', '/v1/instances/{id}', '/v1/operations/{id}', '/v1/zones', '/v1/images', '/v1/hosts']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/instances', '/v1/instances/{id}', '/v1/operations/{id}', '/v1/zones', '/v1/images', '/v1/hosts',
+      '/v1/instances/{id}/actions', '/v1/instances/{id}/migrate', '/v1/hosts/{id}/evacuate', '/v1/images/{id}/convert', '/v1/users/{id}/grants/{zone}']));
+    expect(Object.keys(doc.paths['/v1/zones'])).toEqual(['get', 'post']);
     expect((await api.get('/v1/zones')).body.items).toContainEqual(expect.objectContaining({ id: 'test', bridge: 'vctest0' }));
     expect((await api.get('/v1/images')).body.items.map((i: { name: string }) => i.name)).toEqual(expect.arrayContaining(['busybox', 'busybox-tgz']));
     const hosts = (await api.get('/v1/hosts')).body.items;
