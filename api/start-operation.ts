@@ -48,17 +48,19 @@ export async function startOperation({ db, starter }: Deps, req: OperationReques
     const written = await req.write(trx, operationId);
     const instanceId = written.instanceId ?? req.instanceId;
     const workflowId = req.workflowId(operationId);
-    await insertOperation(trx, { id: operationId, type: req.type, workflowId, requestedBy: req.userId, instanceId, imageId: written.imageId, hostId: written.hostId });
+    const args = req.workflowArgs({ operationId, instanceId });
+    await insertOperation(trx, { id: operationId, type: req.type, workflowId, requestedBy: req.userId, instanceId, imageId: written.imageId, hostId: written.hostId, input: args });
     const response = { status: 202, body: written.body({ id: operationId, workflowId }) };
     if (req.idempotencyKey) await storeIdempotentResponse(trx, req.userId, req.idempotencyKey, response);
-    return { replay: false as const, response, operationId, workflowId, instanceId };
+    return { replay: false as const, response, operationId, workflowId, instanceId, args };
   });
 
+  // A replay starts the first request's workflow with the first request's arguments, from the
+  // operation row, in case that request died between its commit and its start.
   const started = outcome.replay ? await replayTarget(db, outcome.response.body) : outcome;
   if (started) {
     try {
-      await starter.start(req.workflowType, started.workflowId,
-        req.workflowArgs({ operationId: started.operationId, instanceId: started.instanceId }),
+      await starter.start(req.workflowType, started.workflowId, started.args,
         operationSearchAttributes({ instanceId: started.instanceId, zone: req.zone, operation: req.type }));
     } catch (err) {
       await db.transaction(async (trx) => {
@@ -75,6 +77,6 @@ async function replayTarget(db: Knex, body: unknown) {
   const op = (body as { operation?: { id?: string } })?.operation;
   if (!op?.id) return undefined;
   const row = await getOperation(db, op.id);
-  if (!row || row.state !== 'running') return undefined;
-  return { operationId: row.id, workflowId: row.workflow_id, instanceId: row.instance_id ?? undefined };
+  if (!row || row.state !== 'running' || !Array.isArray(row.input)) return undefined;
+  return { operationId: row.id, workflowId: row.workflow_id, instanceId: row.instance_id ?? undefined, args: row.input as unknown[] };
 }

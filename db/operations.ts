@@ -5,16 +5,17 @@ export type OperationState = 'running' | 'succeeded' | 'failed';
 export interface OperationRow {
   id: string; type: string; instance_id: string | null; host_id: string | null; image_id: string | null;
   workflow_id: string; requested_by: string | null; state: OperationState; error: string | null;
-  progress: unknown; result: unknown; created_at: Date; finished_at: Date | null;
+  progress: unknown; result: unknown; input?: unknown; created_at: Date; finished_at: Date | null;
 }
 
 export async function insertOperation(db: Db, op: {
-  id: string; type: string; workflowId: string; requestedBy: string | null; instanceId?: string; hostId?: string; imageId?: string;
+  id: string; type: string; workflowId: string; requestedBy: string | null; instanceId?: string; hostId?: string; imageId?: string; input?: unknown[];
 }): Promise<OperationRow> {
   try {
     const [row] = await db('operations').insert({
       id: op.id, type: op.type, workflow_id: op.workflowId, requested_by: op.requestedBy,
       instance_id: op.instanceId ?? null, host_id: op.hostId ?? null, image_id: op.imageId ?? null,
+      input: op.input === undefined ? null : JSON.stringify(op.input),
     }).returning('*');
     return row;
   } catch (err) {

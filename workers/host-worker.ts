@@ -16,6 +16,7 @@ import type { InstanceDriver, InstanceKind } from '../drivers/instance-driver';
 import { createHostActivities } from '../activities/host/instance-activities';
 import { createImageActivities } from '../activities/host/image-activities';
 import { DockerImages } from '../drivers/docker-images';
+import { RegistryClient } from '../images/registry';
 import { diskGbFree, readNumaTopology } from '../host/machine';
 
 // The only process that touches a host. It registers the host, heartbeats, and serves host-<id>.
@@ -77,7 +78,10 @@ async function main() {
     taskQueue: hostQueue(config.hostId),
     activities: {
       ...createHostActivities({ hostId: config.hostId, drivers }),
-      ...createImageActivities({ images: drivers.docker ? new DockerImages(config.dockerSocket) : null, imageStore, cacheDir: hostDir('image-cache') }),
+      ...createImageActivities({
+        images: drivers.docker ? new DockerImages(config.dockerSocket) : null, imageStore, cacheDir: hostDir('image-cache'),
+        registry: new RegistryClient(config.registry),
+      }),
     },
     maxConcurrentActivityTaskExecutions: 20,
   });

@@ -13,7 +13,7 @@ export async function convertImage(input: ConvertImageInput): Promise<{ imageId:
     if (job.to === 'docker') saga.add('delete registry image', () => imageControl.deleteRegistryImage(job.targetRef));
     const out = job.to === 'docker'
       ? await host.convertTgzToDocker({ sourceImageId: job.sourceImageId, sourceLocation: job.sourceLocation, sourceDigest: job.sourceDigest, targetRef: job.targetRef })
-      : await host.convertDockerToTgz({ sourceRef: job.sourceLocation, targetKey: job.targetKey });
+      : await host.convertDockerToTgz({ sourceRef: job.sourceLocation, sourceDigest: job.sourceDigest, targetKey: job.targetKey });
     await imageControl.markImageReady(input.targetImageId, out);
     await control.finishOperation(input.operationId, 'succeeded', undefined, { imageId: input.targetImageId });
     return { imageId: input.targetImageId };

@@ -79,14 +79,16 @@ export async function migrateInstance(input: MigrateInput): Promise<{ hostId: st
     await target.plumbNetwork(spec);
 
     const moved = await migration.commitMigration(instanceId, begun.previousState === 'stopped' ? 'running' : begun.previousState);
+    // The instance lives on the target now: undoing anything would take it down or double its address.
+    saga.clear();
     if (moved.from && moved.from !== claim.hostId) {
       let destroyed = false;
       if (sourceAlive && source) {
         try {
           await source.destroyInstance(sourceSpec);
           destroyed = true;
-        } catch (err) {
-          if (!deadSource(err)) throw err;
+        } catch {
+          // Dead or failing, the source keeps a copy: its agent destroys it when it starts again.
         }
       }
       if (!destroyed) await migration.recordStaleCopy(instanceId, moved.from, begun.kind);

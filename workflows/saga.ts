@@ -12,6 +12,11 @@ export class Saga {
     this.undo.push({ name, fn });
   }
 
+  /** Past the point of no return (a committed move): nothing before it may be undone any more. */
+  clear(): void {
+    this.undo.length = 0;
+  }
+
   async compensate(): Promise<string[]> {
     const failed: string[] = [];
     for (const step of [...this.undo].reverse()) {

@@ -24,7 +24,8 @@ export function createImageControlActivities({ db, registry, hostLiveSeconds }: 
         if (!host) throw new CapacityError('no live host with a Docker engine to convert on');
         return {
           to: target.kind, hostId: host, sourceImageId, sourceLocation: source.location, sourceDigest: source.digest,
-          targetRef: `${registry}/vcloud/${target.name}:1`, targetKey: `${target.id}.tgz`,
+          // Tagged with the target's id: only this conversion ever pushes that tag, so finding it means done.
+          targetRef: `${registry}/vcloud/${target.name}:${target.id}`, targetKey: `${target.id}.tgz`,
         };
       });
     },

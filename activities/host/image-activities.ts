@@ -6,9 +6,11 @@ import type { ImageStore } from '../../images/image-store';
 import { bootFiles, unpackedBytes } from '../../host/rootfs';
 import { run } from '../../host/run';
 import { permanentOnKnown } from '../failures';
+import { RegistryClient, parseReference } from '../../images/registry';
+import { pullReference } from '../../drivers/docker-options';
 
 export interface ConvertedImage { location: string; digest: string; sizeBytes: number | null; boot: Record<string, string> | null }
-export interface ImageDeps { images: DockerImages | null; imageStore: ImageStore; cacheDir: string }
+export interface ImageDeps { images: DockerImages | null; imageStore: ImageStore; cacheDir: string; registry: RegistryClient }
 
 /**
  * Heartbeats on a ticker with the last progress seen, so a long step without progress events
@@ -27,7 +29,7 @@ async function withHeartbeats<T>(fn: (progress: (bytes: number, phase: string) =
 }
 
 // Host side of image conversion: each a whole, repeatable step (a retry redoes it from the start).
-export function createImageActivities({ images, imageStore, cacheDir }: ImageDeps) {
+export function createImageActivities({ images, imageStore, cacheDir, registry }: ImageDeps) {
   const engine = () => {
     if (!images) throw new Error('this host has no Docker engine');
     return images;
@@ -35,7 +37,8 @@ export function createImageActivities({ images, imageStore, cacheDir }: ImageDep
   return {
     async convertTgzToDocker(job: { sourceImageId: string; sourceLocation: string; sourceDigest: string | null; targetRef: string }): Promise<ConvertedImage> {
       return permanentOnKnown(() => withHeartbeats(async (progress) => {
-        const done = await engine().repoDigest(job.targetRef);
+        // Asked of the registry, not of this engine: an engine can hold a tag the registry lost.
+        const done = await registry.digestOf(parseReference(job.targetRef));
         if (done) return { location: job.targetRef, digest: done, sizeBytes: null, boot: null };
         fs.mkdirSync(cacheDir, { recursive: true });
         const local = path.join(cacheDir, `${job.sourceImageId}.tgz`);
@@ -50,9 +53,11 @@ export function createImageActivities({ images, imageStore, cacheDir }: ImageDep
       }));
     },
 
-    async convertDockerToTgz(job: { sourceRef: string; targetKey: string }): Promise<ConvertedImage> {
+    async convertDockerToTgz(job: { sourceRef: string; sourceDigest: string | null; targetKey: string }): Promise<ConvertedImage> {
       return permanentOnKnown(() => withHeartbeats(async (progress) => {
-        const stored = await engine().exportToStore(job.sourceRef, imageStore, job.targetKey, progress);
+        // By digest: what is exported is what was registered, whatever this engine calls that tag.
+        const ref = pullReference(job.sourceRef, job.sourceDigest);
+        const stored = await engine().exportToStore(ref, imageStore, job.targetKey, progress);
         progress(stored.sizeBytes, 'inspecting');
         const boot = await bootFiles(stored.location);
         return {
