@@ -1,4 +1,5 @@
 import type { Db } from './connection';
+import { liveSince } from './host-liveness';
 
 export interface NumaNode { id: number; cpus: number[]; memoryMb: number }
 export interface HostRow {
@@ -53,7 +54,7 @@ export async function setHostState(db: Db, id: string, state: 'enabled' | 'drain
 /** The enabled host of `kind` heard from most recently, within `liveSeconds`. */
 export async function pickLiveHost(db: Db, kind: string, liveSeconds: number, zoneId?: string): Promise<string | null> {
   const q = db('hosts').where({ state: 'enabled' }).whereRaw('? = any(kinds)', [kind])
-    .whereRaw('last_heartbeat_at >= now() - make_interval(secs => ?)', [liveSeconds])
+    .where(liveSince(liveSeconds))
     .orderBy('last_heartbeat_at', 'desc');
   if (zoneId) q.where({ zone_id: zoneId });
   const row = await q.first('id');

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from './connection';
+import { liveSince } from './host-liveness';
 
 export interface ZoneToCheck { zone: string; bridge: string; subnet: string; hostId: string | null; addresses: string[] }
 export interface ZoneFindings {
@@ -12,7 +13,7 @@ export async function zonesToCheck(db: Db, liveSeconds: number): Promise<ZoneToC
   const zones = await db('zones').orderBy('id').select('id', 'bridge', 'subnet');
   return Promise.all(zones.map(async (z) => {
     const host = await db('hosts').where({ zone_id: z.id }).whereIn('state', ['enabled', 'draining'])
-      .whereRaw('last_heartbeat_at >= now() - make_interval(secs => ?)', [liveSeconds])
+      .where(liveSince(liveSeconds))
       .orderBy('last_heartbeat_at', 'desc').first('id');
     const addresses = await db('ip_addresses').where({ zone_id: z.id }).whereIn('state', ['free', 'quarantined'])
       .orderBy('sort_key').pluck('address');

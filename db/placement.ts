@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from './connection';
+import { liveSince } from './host-liveness';
 import { toHostRow, type HostRow } from './hosts';
 import { cpuUsageOnHost, type InstanceRow } from './instances';
 import { CapacityError } from '../lib/errors';
@@ -50,7 +51,7 @@ export const TOP_CANDIDATES = 64;
 export async function topCandidates(db: Db, instance: InstanceRow, ratios: Ratios, liveSeconds: number, limit = TOP_CANDIDATES, excludeHostId: string | null = null): Promise<HostCandidate[]> {
   const q = db('hosts as h').where('h.zone_id', instance.zone_id).where('h.state', 'enabled')
     .whereRaw('? = any(h.kinds)', [instance.kind])
-    .whereRaw('h.last_heartbeat_at >= now() - make_interval(secs => ?)', [liveSeconds])
+    .where(liveSince(liveSeconds, 'h.last_heartbeat_at'))
     .whereRaw('? <= h.vcpus', [instance.vcpus])
     .whereRaw('h.used_vcpus + ? <= h.vcpus * ?::float8', [instance.vcpus, ratios.cpu])
     .whereRaw('h.used_memory_mb + ? <= h.memory_mb * ?::float8', [instance.memory_mb, ratios.memory])
@@ -84,11 +85,7 @@ export async function claimHost(knex: Knex, instanceId: string, ratios: Ratios, 
       const fresh = candidate(toHostRow(hostRow), option.appCount, liveSeconds);
       if (rankHosts([fresh], requestOf(instance), ratios).hosts.length === 0) return null;
       const cpuset = chooseCpuset(toHostRow(hostRow).numa.nodes, await cpuUsageOnHost(trx, option.id, instanceId), instance.vcpus);
-      await trx('hosts').where({ id: option.id }).update({
-        used_vcpus: trx.raw('used_vcpus + ?', [instance.vcpus]),
-        used_memory_mb: trx.raw('used_memory_mb + ?', [instance.memory_mb]),
-        used_disk_gb: trx.raw('used_disk_gb + ?', [instance.disk_gb]),
-      });
+      await addUsage(trx, option.id, instance, 1);
       await trx('instances').where({ id: instanceId }).update({ host_id: option.id, cpuset, updated_at: trx.fn.now() });
       return { hostId: option.id, cpuset };
     });
@@ -107,11 +104,7 @@ export async function releaseHost(knex: Knex, instanceId: string): Promise<void>
   await knex.transaction(async (trx) => {
     const instance = await trx('instances').where({ id: instanceId }).forUpdate().first() as InstanceRow | undefined;
     if (!instance?.host_id || !instance.cpuset) return;
-    await trx('hosts').where({ id: instance.host_id }).update({
-      used_vcpus: trx.raw('greatest(used_vcpus - ?, 0)', [instance.vcpus]),
-      used_memory_mb: trx.raw('greatest(used_memory_mb - ?, 0)', [instance.memory_mb]),
-      used_disk_gb: trx.raw('greatest(used_disk_gb - ?, 0)', [instance.disk_gb]),
-    });
+    await addUsage(trx, instance.host_id, instance, -1);
     await trx('instances').where({ id: instanceId }).update({ cpuset: null, updated_at: trx.fn.now() });
   });
 }

@@ -10,7 +10,8 @@ import { setHostState } from '../../db/hosts';
 import { liveSince } from '../../db/host-liveness';
 import { ConflictError } from '../../lib/errors';
 import { DirImageStore } from '../../images/image-store';
-import { RegistryClient, parseReference } from '../../images/registry';
+import { RegistryClient } from '../../images/registry';
+import { deleteSnapshotData } from '../../images/snapshot-data';
 import { permanentOnKnown } from '../failures';
 import type { InstanceSpec } from '../../drivers/instance-driver';
 import type { ControlActivities } from './instance-activities';
@@ -87,15 +88,14 @@ export function createMigrationActivities(deps: MigrationDeps) {
     async deleteSnapshotsOf(instanceId: string): Promise<number> {
       const snapshots = await listSnapshots(db, instanceId);
       for (const s of snapshots) {
-        if (s.location && s.digest && s.kind === 'docker') await registry.deleteManifest(parseReference(s.location), s.digest).catch(() => undefined);
-        if (s.location && s.kind === 'kvm') await store.delete(s.location).catch(() => undefined);
+        await deleteSnapshotData(s, registry, store).catch(() => undefined);
         await markSnapshot(db, s.id, { state: 'deleted' });
       }
       return snapshots.length;
     },
 
     async hostAlive(hostId: string): Promise<boolean> {
-      return Boolean(await db('hosts').where({ id: hostId }).where(liveSince(db, deps.hostLiveSeconds)).first('id'));
+      return Boolean(await db('hosts').where({ id: hostId }).where(liveSince(deps.hostLiveSeconds)).first('id'));
     },
     async instancesOnHost(hostId: string): Promise<string[]> {
       return db('instances').where({ host_id: hostId }).whereNotIn('state', ['deleted', 'failed', 'deleting']).orderBy('created_at').pluck('id');

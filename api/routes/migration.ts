@@ -12,7 +12,8 @@ import { getHost, setHostState } from '../../db/hosts';
 import { lockInstance } from '../../db/instances';
 import { AppError, ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../lib/errors';
 import { DirImageStore } from '../../images/image-store';
-import { RegistryClient, parseReference } from '../../images/registry';
+import { RegistryClient } from '../../images/registry';
+import { deleteSnapshotData } from '../../images/snapshot-data';
 
 const runningOp = (config: Deps['config'], op: { id: string; workflowId: string }, type: string, ids: { instanceId?: string; hostId?: string }, userId: string) =>
   operationView({
@@ -58,8 +59,7 @@ export function migrationRoutes(deps: Deps): Router {
     const snapshot = uuidParam.safeParse(req.params.snapshotId).success ? await getSnapshot(db, req.params.snapshotId) : undefined;
     if (!snapshot || snapshot.instance_id !== instance.id || snapshot.state === 'deleted') throw new NotFoundError(`snapshot ${req.params.snapshotId} not found`);
     if (snapshot.state === 'pending') throw new ConflictError('the snapshot is still being made');
-    if (snapshot.location && snapshot.digest && snapshot.kind === 'docker') await registry.deleteManifest(parseReference(snapshot.location), snapshot.digest);
-    if (snapshot.location && snapshot.kind === 'kvm') await store.delete(snapshot.location);
+    await deleteSnapshotData(snapshot, registry, store);
     await markSnapshot(db, snapshot.id, { state: 'deleted' });
     res.status(204).end();
   }));

@@ -78,3 +78,10 @@ export async function assertAddressInvariants(db: Knex): Promise<void> {
 export const createBody = (name: string, extra: Record<string, unknown> = {}) => ({
   name, zone: TEST_ZONE.id, kind: 'docker', image: 'busybox', vcpus: 1, memoryMb: 64, ...extra,
 });
+
+/** Ids the DB-level tests build rows from: the busybox image and the admin. */
+export async function seedIds(db: Knex): Promise<{ imageId: string; adminId: string }> {
+  const imageId = (await db('images').where({ name: 'busybox' }).first()).id;
+  const adminId = (await db('users').where({ name: 'admin' }).first()).id;
+  return { imageId, adminId };
+}

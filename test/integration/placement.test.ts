@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { apiClient, createBody, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
+import { seedIds, apiClient, createBody, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
 import { HOST_A, HOST_B } from '../helpers/env';
 import { claimHost, releaseHost, topCandidates } from '../../db/placement';
 import { rankHosts } from '../../placement/rank';
@@ -18,8 +18,7 @@ describe('placement against the database', () => {
   beforeAll(async () => {
     admin = apiClient();
     db = testDb();
-    imageId = (await db('images').where({ name: 'busybox' }).first()).id;
-    adminId = (await db('users').where({ name: 'admin' }).first()).id;
+    ({ imageId, adminId } = await seedIds(db));
   });
   afterAll(() => db.destroy());
 

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { apiClient, assertAddressInvariants, createBody, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
+import { seedIds, apiClient, assertAddressInvariants, createBody, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
 import { HOST_A, TEST_ZONE } from '../helpers/env';
 import { allocateAddress } from '../../db/ipam';
 import { CapacityError } from '../../lib/errors';
@@ -13,8 +13,7 @@ describe('IP pools', () => {
   beforeAll(async () => {
     admin = apiClient();
     db = testDb();
-    imageId = (await db('images').where({ name: 'busybox' }).first()).id;
-    adminId = (await db('users').where({ name: 'admin' }).first()).id;
+    ({ imageId, adminId } = await seedIds(db));
   });
   afterAll(() => db.destroy());
 
