@@ -75,7 +75,9 @@ if [[ ! -s "$TGZ" || ! -s "$VM_TGZ" || "$(cat "$STORE/recipe" 2>/dev/null)" != "
   make_rootfs "$work/rootfs"
   tar -C "$work/rootfs" --numeric-owner --owner=0 --group=0 -czf "$TGZ.tmp" .
   mv "$TGZ.tmp" "$TGZ"
-  kver="$(ls /lib/modules | sort -V | tail -1)"
+  # The newest Debian kernel that has both its image in /boot and its modules.
+  kver="$(for f in /boot/vmlinuz-*; do v="${f#/boot/vmlinuz-}"; [[ -d "/lib/modules/$v" ]] && echo "$v" || true; done | sort -V | tail -1)"
+  [[ -n "$kver" ]] || { log "no kernel with modules under /boot and /lib/modules (package linux-image-amd64)"; exit 1; }
   add_guest_agent "$work/rootfs"
   mkdir -p "$work/rootfs/boot"
   cp "/boot/vmlinuz-$kver" "$work/rootfs/boot/vmlinuz"
