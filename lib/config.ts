@@ -49,8 +49,7 @@ export function loadConfig() {
 
 export type Config = ReturnType<typeof loadConfig>;
 
-/** Each host's agent serves its own queue; workflows address a host through it. */
-export const hostQueue = (hostId: string): string => `host-${hostId}`;
+export { hostQueue } from './host-queue';
 
 export const placementRatios = (c: Config) => ({ cpu: c.cpuAllocationRatio, memory: c.memoryAllocationRatio });
 /** A host not heard from for six heartbeats takes no new placements. */

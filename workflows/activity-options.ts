@@ -1,4 +1,5 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { hostQueue } from '../lib/host-queue';
 import type { ControlActivities } from '../activities/control/instance-activities';
 import type { HostActivities } from '../activities/host/instance-activities';
 import type { IpHealthActivities } from '../activities/control/ip-health-activities';
@@ -22,7 +23,7 @@ export const control = proxyLocalActivities<ControlActivities>({
  */
 export function hostActivities(hostId: string, scheduleToStartSeconds = 30) {
   return proxyActivities<HostActivities>({
-    taskQueue: `host-${hostId}`,
+    taskQueue: hostQueue(hostId),
     scheduleToStartTimeout: `${scheduleToStartSeconds} seconds`,
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '2 minutes',
@@ -30,25 +31,25 @@ export function hostActivities(hostId: string, scheduleToStartSeconds = 30) {
   });
 }
 
-export const ipHealth = proxyLocalActivities<IpHealthActivities>({
+/** Short database steps of the health check and of conversions, run locally like `control`. */
+const localSteps = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10 },
-});
+} as const;
+
+export const ipHealth = proxyLocalActivities<IpHealthActivities>(localSteps);
 
 /** A probe is worth little late: a host that does not pick it up quickly leaves its zone unchecked. */
 export function probeActivities(hostId: string) {
   return proxyActivities<HostActivities>({
-    taskQueue: `host-${hostId}`,
+    taskQueue: hostQueue(hostId),
     scheduleToStartTimeout: '10 seconds',
     startToCloseTimeout: '2 minutes',
     retry: { initialInterval: '1 second', maximumAttempts: 2 },
   });
 }
 
-export const imageControl = proxyLocalActivities<ImageControlActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10 },
-});
+export const imageControl = proxyLocalActivities<ImageControlActivities>(localSteps);
 
 /**
  * A conversion can take long; the heartbeat timeout is what notices a dead agent, and the
@@ -56,7 +57,7 @@ export const imageControl = proxyLocalActivities<ImageControlActivities>({
  */
 export function convertActivities(hostId: string) {
   return proxyActivities<ImageActivities>({
-    taskQueue: `host-${hostId}`,
+    taskQueue: hostQueue(hostId),
     scheduleToStartTimeout: '5 minutes',
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: '15 seconds',
@@ -75,7 +76,7 @@ export const migration = proxyLocalActivities<MigrationActivities>({
  */
 export function sourceActivities(hostId: string, scheduleToStartSeconds: number) {
   return proxyActivities<HostActivities>({
-    taskQueue: `host-${hostId}`,
+    taskQueue: hostQueue(hostId),
     scheduleToStartTimeout: `${scheduleToStartSeconds} seconds`,
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout: '1 minute',

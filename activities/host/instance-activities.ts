@@ -81,9 +81,6 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
       return probeAddresses(req);
     },
 
-    async inspectInstance(spec: Pick<InstanceSpec, 'instanceId' | 'kind'>) {
-      return driverFor(spec.kind).inspect(spec.instanceId);
-    },
   };
 }
 
