@@ -11,6 +11,12 @@ export function sendProblem(res: Response, status: number, title: string, detail
   }));
 }
 
+/** An operation's answer, first-hand or replayed for an Idempotency-Key (a stored 503 stays a problem). */
+export function reply(res: Response, answer: { status: number; body: unknown }): void {
+  if (answer.status >= 400) res.status(answer.status).type('application/problem+json').send(JSON.stringify(answer.body));
+  else res.status(answer.status).json(answer.body);
+}
+
 /** Every field zod rejected, unknown keys included, as `{path, message}`. */
 export function fieldErrors(error: ZodError): FieldError[] {
   return error.issues.flatMap((issue) => {

@@ -65,3 +65,4 @@ export const evacuateBody = z.object({ concurrency: z.number().int().min(1).max(
 export const emptyBody = z.object({}).strict();
 
 export const actionBody = z.object({ action: z.enum(['start', 'stop', 'pause', 'resume', 'reboot']) }).strict();
+export const eventsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() }).strict();

@@ -1,10 +1,11 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowStartOptions } from '@temporalio/client';
 import type { TypedSearchAttributes } from '@temporalio/common';
+import type { Workflow } from '@temporalio/common';
 import type { Config } from '../lib/config';
 
 export interface WorkflowStarter {
-  /** Starts the workflow; a workflow already started under that id counts as started. */
-  start(workflowType: string, workflowId: string, args: unknown[], searchAttributes: TypedSearchAttributes): Promise<void>;
+  /** Starts the workflow (by function reference, so its arguments are typed); one already started under that id counts as started. */
+  start<W extends Workflow>(workflow: W, workflowId: string, args: Parameters<W>, searchAttributes: TypedSearchAttributes): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -17,10 +18,10 @@ export function createWorkflowStarter(config: Config): WorkflowStarter {
     return client;
   };
   return {
-    async start(workflowType, workflowId, args, typedSearchAttributes) {
+    async start<W extends Workflow>(workflow: W, workflowId: string, args: Parameters<W>, typedSearchAttributes: TypedSearchAttributes) {
       const { client: c } = await get();
       try {
-        await c.workflow.start(workflowType, { taskQueue: config.controlQueue, workflowId, args, typedSearchAttributes });
+        await c.workflow.start(workflow, { taskQueue: config.controlQueue, workflowId, args, typedSearchAttributes } as unknown as WorkflowStartOptions<W>);
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }

@@ -18,6 +18,16 @@ export const operationView = (o: OperationRow, temporalUiUrl: string, namespace:
   createdAt: o.created_at, finishedAt: o.finished_at,
 });
 
+/** The operation of a 202 answer, before its row is read back. */
+export const acceptedOperation = (
+  config: { temporalUiUrl: string; temporalNamespace: string }, op: { id: string; workflowId: string }, type: string,
+  ids: { instanceId?: string; hostId?: string; imageId?: string }, requestedBy: string | null,
+) => operationView({
+  id: op.id, type, workflow_id: op.workflowId, workflow_type: null, run_id: null, prior_state: null, state: 'running',
+  instance_id: ids.instanceId ?? null, host_id: ids.hostId ?? null, image_id: ids.imageId ?? null, requested_by: requestedBy,
+  error: null, progress: null, result: null, created_at: new Date(), finished_at: null,
+}, config.temporalUiUrl, config.temporalNamespace);
+
 export const hostView = (h: HostRow) => ({
   id: h.id, name: h.id, zone: h.zone_id, state: h.state, vcpus: h.vcpus, memoryMb: h.memory_mb, diskGb: h.disk_gb,
   usedVcpus: h.used_vcpus, usedMemoryMb: h.used_memory_mb, usedDiskGb: h.used_disk_gb,

@@ -1,4 +1,4 @@
-import { createDb, migrationConfig } from '../db/connection';
+import { createDb, migrateLatest, migrationConfig } from '../db/connection';
 import type { Knex } from 'knex';
 
 /** A database of the benchmarks' own, emptied and migrated: never the platform's or the tests'. */
@@ -13,6 +13,6 @@ export async function benchDb(): Promise<Knex> {
   }
   const db = createDb(base, { min: 0, max: 60 });
   await db.migrate.rollback(migrationConfig, true);
-  await db.migrate.latest(migrationConfig);
+  await migrateLatest(db);
   return db;
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import { syncTransitions } from './instance-transitions';
 
 export type Db = Knex | Knex.Transaction;
 
@@ -13,6 +14,8 @@ export const migrationConfig: Knex.MigratorConfig = {
   tableName: 'knex_migrations',
 };
 
+/** Migrations, then the instance transition table from the code (the trigger checks against it). */
 export async function migrateLatest(db: Knex): Promise<void> {
   await db.migrate.latest(migrationConfig);
+  await syncTransitions(db);
 }

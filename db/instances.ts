@@ -1,12 +1,14 @@
 import type { Db } from './connection';
-import { ConflictError, isUniqueViolation } from '../lib/errors';
+import { ConflictError, StateConflictError, isUniqueViolation } from '../lib/errors';
+import { canTransition, statesInto, type InstanceState, type RepairTarget } from '../lib/instance-states';
 
-export type InstanceState = 'pending' | 'provisioning' | 'running' | 'stopped' | 'paused' | 'migrating' | 'deleting' | 'deleted' | 'failed';
+export type { InstanceState } from '../lib/instance-states';
 export interface InstanceRow {
   id: string; name: string; owner_id: string; zone_id: string; host_id: string | null; kind: 'docker' | 'kvm';
   app: string | null; image_id: string; vcpus: number; memory_mb: number; disk_gb: number; cpuset: number[] | null;
   ip: string | null; mac: string | null; hostname: string | null; requested_host_id: string | null;
   requested_ip: string | null; state: InstanceState; failure: string | null; generation: number;
+  repair_to: RepairTarget | null; target_host_id: string | null; target_cpuset: number[] | null;
   created_at: Date; updated_at: Date;
 }
 
@@ -39,8 +41,29 @@ export async function listInstances(db: Db, filter: { ownerId?: string; includeD
   return q.select('*');
 }
 
-export async function setInstanceState(db: Db, id: string, state: InstanceState, failure: string | null = null): Promise<void> {
-  await db('instances').where({ id }).update({ state, failure, updated_at: db.fn.now() });
+export interface Transition {
+  /** The states this step expects the instance in; any state allowed into `to` when omitted. */
+  from?: readonly InstanceState[];
+  failure?: string | null;
+  /** Where a repair ends (only with `to: 'repairing'`). */
+  repairTo?: RepairTarget;
+}
+
+/**
+ * Compare-and-set: moves the instance to `to` only from an expected state that the transition table
+ * allows, so a replayed, retried or reset step can never move it backwards or revive a deleted one.
+ * Finding it already in `to` is success (a retried step); any other state is a StateConflictError.
+ */
+export async function transitionInstance(db: Db, id: string, to: InstanceState, t: Transition = {}): Promise<'moved' | 'already'> {
+  const from = (t.from ?? statesInto(to)).filter((s) => canTransition(s, to));
+  const n = await db('instances').where({ id }).whereIn('state', from).update({
+    state: to, failure: t.failure ?? null, repair_to: to === 'repairing' ? (t.repairTo ?? 'failed') : null, updated_at: db.fn.now(),
+  });
+  if (n === 1) return 'moved';
+  const now = await db('instances').where({ id }).first('state');
+  if (!now) throw new StateConflictError(`instance ${id} does not exist`);
+  if (now.state === to) return 'already';
+  throw new StateConflictError(`instance ${id} is ${now.state}: it cannot become ${to}`);
 }
 
 /** CPUs taken on a host: its instances' cpusets and those of migrations claiming it as target. */

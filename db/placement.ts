@@ -100,7 +100,7 @@ export async function claimHost(knex: Knex, instanceId: string, ratios: Ratios, 
 }
 
 /** Gives the host's capacity back; idempotent because the claim is cleared in the same transaction. */
-export async function releaseHost(knex: Knex, instanceId: string): Promise<void> {
+export async function releaseHost(knex: Db, instanceId: string): Promise<void> {
   await knex.transaction(async (trx) => {
     const instance = await trx('instances').where({ id: instanceId }).forUpdate().first() as InstanceRow | undefined;
     if (!instance?.host_id || !instance.cpuset) return;
@@ -156,7 +156,7 @@ async function addUsage(trx: Db, hostId: string, i: { vcpus: number; memory_mb: 
 }
 
 /** Gives back a target claim that will not be used. */
-export async function releaseTargetHost(knex: Knex, instanceId: string): Promise<void> {
+export async function releaseTargetHost(knex: Db, instanceId: string): Promise<void> {
   await knex.transaction(async (trx) => {
     const instance = await trx('instances').where({ id: instanceId }).forUpdate().first();
     if (!instance?.target_host_id) return;
@@ -166,7 +166,7 @@ export async function releaseTargetHost(knex: Knex, instanceId: string): Promise
 }
 
 /** The move is done: the target claim becomes the instance's, the source's capacity goes back. */
-export async function commitTargetHost(knex: Knex, instanceId: string): Promise<{ from: string | null; to: string }> {
+export async function commitTargetHost(knex: Db, instanceId: string): Promise<{ from: string | null; to: string }> {
   return knex.transaction(async (trx) => {
     const instance = await trx('instances').where({ id: instanceId }).forUpdate().first();
     if (!instance.target_host_id) return { from: null, to: instance.host_id };
@@ -175,5 +175,35 @@ export async function commitTargetHost(knex: Knex, instanceId: string): Promise<
       host_id: instance.target_host_id, cpuset: instance.target_cpuset, target_host_id: null, target_cpuset: null, updated_at: trx.fn.now(),
     });
     return { from: instance.host_id, to: instance.target_host_id };
+  });
+}
+
+export interface UsageCorrection { hostId: string; was: { vcpus: number; memoryMb: number; diskGb: number }; now: { vcpus: number; memoryMb: number; diskGb: number } }
+
+/**
+ * Recomputes each host's used capacity from the claims of its instances (placed here, or claiming
+ * it as a migration target) and corrects the counters that drifted. The host rows are locked first,
+ * so a claim or release in flight is either counted or waits for this to finish.
+ */
+export async function recomputeHostUsage(knex: Knex): Promise<UsageCorrection[]> {
+  return knex.transaction(async (trx) => {
+    const hosts = await trx('hosts').orderBy('id').forUpdate().select('id', 'used_vcpus', 'used_memory_mb', 'used_disk_gb');
+    const sums = await trx.raw(`
+      select h, sum(vcpus)::int as vcpus, sum(memory_mb)::bigint as memory_mb, sum(disk_gb)::bigint as disk_gb from (
+        select host_id as h, vcpus, memory_mb, disk_gb from instances where host_id is not null and cpuset is not null
+        union all
+        select target_host_id, vcpus, memory_mb, disk_gb from instances where target_host_id is not null and target_cpuset is not null
+      ) claims group by h`);
+    const byHost = new Map<string, { vcpus: number; memory_mb: string; disk_gb: string }>(sums.rows.map((r: any) => [r.h, r]));
+    const corrections: UsageCorrection[] = [];
+    for (const h of hosts) {
+      const s = byHost.get(h.id);
+      const now = { vcpus: s?.vcpus ?? 0, memoryMb: Number(s?.memory_mb ?? 0), diskGb: Number(s?.disk_gb ?? 0) };
+      const was = { vcpus: h.used_vcpus, memoryMb: Number(h.used_memory_mb), diskGb: Number(h.used_disk_gb) };
+      if (now.vcpus === was.vcpus && now.memoryMb === was.memoryMb && now.diskGb === was.diskGb) continue;
+      await trx('hosts').where({ id: h.id }).update({ used_vcpus: now.vcpus, used_memory_mb: now.memoryMb, used_disk_gb: now.diskGb });
+      corrections.push({ hostId: h.id, was, now });
+    }
+    return corrections;
   });
 }

@@ -1,9 +1,12 @@
 import Docker from 'dockerode';
 import { buildContainerOptions, pullReference } from './docker-options';
+import { snapshotNames } from '../images/snapshot-data';
 import {
   INSTANCE_LABEL, instanceResourceName, PermanentDriverError,
-  type InstanceDriver, type InstanceSpec, type InstanceStatus, type SnapshotResult,
+  type EngineObject, type InstanceDriver, type InstanceSpec, type InstanceStatus, type SnapshotResult,
 } from './instance-driver';
+import { addressInside, plumb, plumbedInstances, unplumb } from '../host/bridge-plumbing';
+import { parseCpuList } from '../host/machine';
 
 const statusCode = (err: unknown): number | undefined => (err as { statusCode?: number })?.statusCode;
 
@@ -11,14 +14,14 @@ export class DockerDriver implements InstanceDriver {
   readonly kind = 'docker' as const;
   private readonly docker: Docker;
 
-  constructor(socketPath: string, private readonly registry = '127.0.0.1:5000') {
+  constructor(socketPath: string, private readonly hostId: string, private readonly registry = '127.0.0.1:5000') {
     this.docker = new Docker({ socketPath });
   }
 
   /** Commit (Docker pauses the container meanwhile) and push to the registry as snapshots/<instance>:<snapshot>. */
   async snapshot(instanceId: string, snapshotId: string): Promise<SnapshotResult> {
-    const repo = `${this.registry}/snapshots/${instanceId}`;
-    const ref = `${repo}:${snapshotId}`;
+    const ref = snapshotNames.dockerRef(this.registry, instanceId, snapshotId);
+    const repo = ref.slice(0, ref.lastIndexOf(':'));
     await this.container(instanceId).commit({ repo, tag: snapshotId, pause: true });
     const push = await this.docker.getImage(ref).push({ authconfig: {} as Docker.AuthConfig });
     await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(push, (err: Error | null) => (err ? reject(err) : resolve())));
@@ -98,13 +101,28 @@ export class DockerDriver implements InstanceDriver {
     if (status.paused) await this.container(instanceId).unpause();
   }
 
+  /** What pipework did: a veth pair onto the zone bridge, eth0 inside with the platform address. */
+  async attachNetwork(spec: InstanceSpec): Promise<void> {
+    const status = await this.inspect(spec.instanceId);
+    if (!status.running || !status.pid) throw new Error(`container for ${spec.instanceId} is not running`);
+    await plumb({ instanceId: spec.instanceId, hostId: this.hostId, pid: status.pid, ...spec.network });
+  }
+
+  async detachNetwork(instanceId: string): Promise<void> {
+    await unplumb(instanceId, this.hostId);
+  }
+
   async destroy(instanceId: string): Promise<void> {
     try {
       await this.container(instanceId).remove({ force: true, v: true });
     } catch (err) {
       if (statusCode(err) !== 404) throw err;
     }
+    await unplumb(instanceId, this.hostId);
   }
+
+  /** Dockerd pauses and unpauses a container around its own commit: nothing of a snapshot outlives it. */
+  async endSnapshot(): Promise<void> {}
 
   async resize(instanceId: string, size: { vcpus: number; memoryMb: number; cpuset: number[] }): Promise<void> {
     const bytes = size.memoryMb * 1024 * 1024;
@@ -125,9 +143,30 @@ export class DockerDriver implements InstanceDriver {
     }
   }
 
-  async list(): Promise<string[]> {
+  /** Labelled containers, and veth pairs of this host whose container is gone. */
+  async inventory(detail: boolean): Promise<EngineObject[]> {
     const containers = await this.docker.listContainers({ all: true, filters: { label: [INSTANCE_LABEL] } });
-    return containers.map((c) => c.Labels[INSTANCE_LABEL]).filter((id): id is string => Boolean(id));
+    const plumbed = await plumbedInstances(this.hostId);
+    const objects: EngineObject[] = [];
+    for (const c of containers) {
+      const instanceId = c.Labels[INSTANCE_LABEL];
+      if (!instanceId) continue;
+      const state = c.State === 'running' ? 'running' : c.State === 'paused' ? 'paused' : 'stopped';
+      const o: EngineObject = { instanceId, kind: 'docker', state, attached: plumbed.has(instanceId), frozen: false };
+      if (detail) {
+        const s = await this.inspect(instanceId);
+        o.detail = {
+          ip: s.running && s.pid ? await addressInside(s.pid) : null,
+          cpuset: parseCpuList(s.cpuset ?? ''), memoryMb: Math.round((s.memoryBytes ?? 0) / 2 ** 20),
+        };
+      }
+      objects.push(o);
+    }
+    const seen = new Set(objects.map((o) => o.instanceId));
+    for (const instanceId of plumbed) {
+      if (!seen.has(instanceId)) objects.push({ instanceId, kind: 'docker', state: 'absent', attached: true, frozen: false });
+    }
+    return objects;
   }
 
   async stats(instanceId: string) {

@@ -24,6 +24,20 @@ export interface InstanceStatus {
   cpuset?: string; memoryBytes?: number; labels?: Record<string, string>;
 }
 
+/** What an engine holds for one instance, as the reconciler and the invariant checker see it. */
+export interface EngineObject {
+  instanceId: string;
+  kind: InstanceKind;
+  /** `absent`: only leftovers remain (a disk without its domain, a veth without its container). */
+  state: 'running' | 'paused' | 'stopped' | 'absent';
+  /** Its network is attached (a container's veth pair; a VM's NIC is part of its domain). */
+  attached: boolean;
+  /** A snapshot left its filesystems frozen, or its domain paused, and nobody has undone it yet. */
+  frozen: boolean;
+  /** Asked for by the invariant checker: the limits and the address the engine really has. */
+  detail?: { ip: string | null; cpuset: number[]; memoryMb: number };
+}
+
 export interface InstanceDriver {
   readonly kind: InstanceKind;
   probe(): Promise<{ version: string }>;
@@ -33,13 +47,20 @@ export interface InstanceDriver {
   stop(instanceId: string): Promise<void>;
   pause(instanceId: string): Promise<void>;
   resume(instanceId: string): Promise<void>;
+  /** Puts the running instance on its zone network (a container's veth pair; nothing for a VM, whose NIC is in its domain). */
+  attachNetwork(spec: InstanceSpec): Promise<void>;
+  detachNetwork(instanceId: string): Promise<void>;
+  /** Removes the instance, its disk and its network; finding nothing is success. */
   destroy(instanceId: string): Promise<void>;
   resize(instanceId: string, size: { vcpus: number; memoryMb: number; cpuset: number[] }): Promise<void>;
   inspect(instanceId: string): Promise<InstanceStatus>;
-  list(): Promise<string[]>;
+  /** Every object of this engine that belongs to the platform (named vc-*, labelled, or aliased as ours). */
+  inventory(detail: boolean): Promise<EngineObject[]>;
   stats(instanceId: string): Promise<{ cpuNanos: number; memoryBytes: number }>;
   /** A copy of the instance's filesystem that `create` can start from on any host. */
   snapshot(instanceId: string, snapshotId: string): Promise<SnapshotResult>;
+  /** Undoes what an interrupted snapshot left (thaws the filesystems, resumes the domain); a no-op otherwise. */
+  endSnapshot(instanceId: string): Promise<void>;
 }
 
 export const instanceResourceName = (instanceId: string): string => `vc-${instanceId}`;

@@ -3,13 +3,15 @@ import path from 'node:path';
 import { buildDomainXml } from './domain-xml';
 import {
   instanceResourceName, PermanentDriverError,
-  type InstanceDriver, type InstanceSpec, type InstanceStatus, type SnapshotResult,
+  type EngineObject, type InstanceDriver, type InstanceSpec, type InstanceStatus, type SnapshotResult,
 } from './instance-driver';
+import { parseCpuList } from '../host/machine';
 import { NotSupportedError } from '../lib/errors';
 import type { ImageStore } from '../images/image-store';
 import type { StorageDriver } from '../storage/storage-driver';
 import { unpackTgz, writePersonality } from '../host/rootfs';
 import { run } from '../host/run';
+import { snapshotNames } from '../images/snapshot-data';
 
 export interface LibvirtOptions {
   uri: string;
@@ -183,39 +185,64 @@ export class LibvirtDriver implements InstanceDriver {
     });
     await this.o.storage.removeDisk(instanceId);
     fs.rmSync(this.consoleLog(instanceId), { force: true });
+    fs.rmSync(this.snapshotMarker(instanceId), { force: true });
   }
 
   /**
    * The disk as a compressed qcow2 in the image store. With the guest agent the filesystems are
-   * frozen meanwhile (consistent); without it the domain is paused (crash-consistent).
+   * frozen meanwhile (consistent); without it the domain is paused (crash-consistent). A marker
+   * file says which until it is undone, so an agent that died in between undoes it when it returns
+   * (endSnapshot, called by the snapshot's compensation and by the reconciler's repair).
    */
   async snapshot(instanceId: string, snapshotId: string): Promise<SnapshotResult> {
     const name = instanceResourceName(instanceId);
-    const agent = (cmd: string) => run('virsh', ['-c', this.o.uri, 'qemu-agent-command', '--timeout', '10', name, JSON.stringify({ execute: cmd })], 20_000);
     let consistency: SnapshotResult['consistency'] = 'filesystem';
-    const running = (await this.inspect(instanceId)).running;
-    if (running) {
-      await agent('guest-fsfreeze-freeze').catch(async () => {
+    if ((await this.inspect(instanceId)).running) {
+      fs.writeFileSync(this.snapshotMarker(instanceId), 'frozen');
+      await this.agent(instanceId, 'guest-fsfreeze-freeze').catch(async () => {
         consistency = 'crash';
+        fs.writeFileSync(this.snapshotMarker(instanceId), 'paused');
         await this.pause(instanceId);
       });
     }
     const file = path.join(this.o.workDir, `${name}-${snapshotId}.qcow2`);
     try {
-      await run('qemu-img', ['convert', '-U', '-c', '-O', 'qcow2', this.o.storage.diskFor(instanceId).path, file], 600_000);
+      // -f raw: the disk is guest-written; its format is never probed from its contents.
+      await run('qemu-img', ['convert', '-U', '-f', 'raw', '-c', '-O', 'qcow2', this.o.storage.diskFor(instanceId).path, file], 600_000);
     } finally {
-      if (running) {
-        if (consistency === 'filesystem') await agent('guest-fsfreeze-thaw').catch(() => undefined);
-        else await this.resume(instanceId);
-      }
+      await this.endSnapshot(instanceId);
     }
     try {
-      const stored = await this.o.imageStore.put(`snapshot-${snapshotId}.qcow2`, fs.createReadStream(file));
+      const stored = await this.o.imageStore.put(snapshotNames.storeKey(snapshotId), fs.createReadStream(file));
       return { location: stored.location, digest: stored.digest, consistency };
     } finally {
       fs.rmSync(file, { force: true });
     }
   }
+
+  async endSnapshot(instanceId: string): Promise<void> {
+    const marker = this.snapshotMarker(instanceId);
+    if (!fs.existsSync(marker)) return;
+    const how = fs.readFileSync(marker, 'utf8');
+    if (how === 'paused') await this.resume(instanceId);
+    else if ((await this.inspect(instanceId)).running) {
+      const status = await this.agent(instanceId, 'guest-fsfreeze-status').catch(() => 'thawed');
+      if (status.includes('frozen')) await this.agent(instanceId, 'guest-fsfreeze-thaw');
+    }
+    fs.rmSync(marker, { force: true });
+  }
+
+  private snapshotMarker(instanceId: string): string {
+    return path.join(this.o.workDir, `${instanceResourceName(instanceId)}.snapshot`);
+  }
+
+  private agent(instanceId: string, command: string): Promise<string> {
+    return run('virsh', ['-c', this.o.uri, 'qemu-agent-command', '--timeout', '10', instanceResourceName(instanceId), JSON.stringify({ execute: command })], 20_000);
+  }
+
+  /** The NIC is part of the domain definition. */
+  async attachNetwork(): Promise<void> {}
+  async detachNetwork(): Promise<void> {}
 
   async resize(): Promise<void> {
     throw new NotSupportedError('libvirt', 'resize of a defined domain (recreate it with the new size)');
@@ -231,12 +258,27 @@ export class LibvirtDriver implements InstanceDriver {
     });
   }
 
-  async list(): Promise<string[]> {
-    return this.connect(async (hv) => {
-      const domains = await hv.connectListAllDomains();
-      const names = await Promise.all(domains.map((d) => hv.domainGetName(d)));
-      return names.filter((n) => n.startsWith('vc-')).map((n) => n.slice(3));
+  /** Domains named vc-*, and disks whose domain is gone. */
+  async inventory(detail: boolean): Promise<EngineObject[]> {
+    const objects = await this.connect(async (hv) => {
+      const found: EngineObject[] = [];
+      for (const domain of await hv.connectListAllDomains()) {
+        const name = await hv.domainGetName(domain);
+        if (!name.startsWith('vc-')) continue;
+        const instanceId = name.slice(3);
+        const info = await hv.domainGetInfo(domain);
+        const state = info.state === RUNNING || info.state === BLOCKED ? 'running' : info.state === PAUSED ? 'paused' : 'stopped';
+        const o: EngineObject = { instanceId, kind: 'kvm', state, attached: true, frozen: fs.existsSync(this.snapshotMarker(instanceId)) };
+        if (detail) o.detail = domainDetail(await hv.domainGetXMLDesc(domain));
+        found.push(o);
+      }
+      return found;
     });
+    const seen = new Set(objects.map((o) => o.instanceId));
+    for (const instanceId of await this.o.storage.list()) {
+      if (!seen.has(instanceId)) objects.push({ instanceId, kind: 'kvm', state: 'absent', attached: false, frozen: false });
+    }
+    return objects;
   }
 
   async stats(instanceId: string) {
@@ -247,4 +289,14 @@ export class LibvirtDriver implements InstanceDriver {
       return { cpuNanos: info.cpuTime, memoryBytes: info.memory * 1024 };
     });
   }
+}
+
+/** The limits and the address a defined domain really has, read from its XML. */
+export function domainDetail(xml: string): NonNullable<EngineObject['detail']> {
+  const memKiB = Number(/<memory unit='KiB'>(\d+)<\/memory>/.exec(xml)?.[1] ?? 0);
+  return {
+    ip: /ip=(\d+\.\d+\.\d+\.\d+)::/.exec(xml)?.[1] ?? null,
+    cpuset: parseCpuList(/<vcpu[^>]*cpuset='([^']+)'/.exec(xml)?.[1] ?? ''),
+    memoryMb: Math.round(memKiB / 1024),
+  };
 }

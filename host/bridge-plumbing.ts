@@ -44,6 +44,7 @@ export function plumbCommands(spec: PlumbSpec): string[][] {
   const ns = ['nsenter', '-t', pid, '-n', 'ip'];
   return [
     ['ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer],
+    ['ip', 'link', 'set', host, 'alias', vethAlias(spec.hostId, spec.instanceId)],
     ['ip', 'link', 'set', host, 'master', spec.bridge],
     ['ip', 'link', 'set', host, 'up'],
     ['ip', 'link', 'set', peer, 'netns', pid],
@@ -79,3 +80,20 @@ export async function unplumb(instanceId: string, hostId: string): Promise<void>
 }
 
 export const hostVethExists = (instanceId: string, hostId: string): Promise<boolean> => linkExists(vethNames(instanceId, hostId).host);
+
+/** The host end's alias names its host and instance: the hashed name cannot be read back, the alias can. */
+export const vethAlias = (hostId: string, instanceId: string): string => `vcloud:${hostId}:${instanceId}`;
+
+/** Instances of this host that have a veth pair on this kernel (read from the aliases). */
+export async function plumbedInstances(hostId: string): Promise<Set<string>> {
+  const links = JSON.parse(await run('ip', ['-j', 'link', 'show', 'type', 'veth'])) as { ifalias?: string }[];
+  const prefix = vethAlias(hostId, '');
+  return new Set(links.map((l) => l.ifalias ?? '').filter((a) => a.startsWith(prefix)).map((a) => a.slice(prefix.length)));
+}
+
+/** The IPv4 address on eth0 inside a container's network namespace, if any. */
+export async function addressInside(pid: number): Promise<string | null> {
+  if (!Number.isInteger(pid) || pid <= 1) return null;
+  const out = await inNs(pid, ['-4', '-o', 'addr', 'show', 'dev', 'eth0']).catch(() => '');
+  return /inet (\d+\.\d+\.\d+\.\d+)\//.exec(out)?.[1] ?? null;
+}

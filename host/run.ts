@@ -1,9 +1,25 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFile } from 'node:child_process';
+
+/**
+ * The host step a command runs for: its abort signal (Temporal cancelled the step, or its heartbeat
+ * found it timed out) kills the command, so a second attempt never runs beside the first.
+ */
+export const stepContext = new AsyncLocalStorage<{ signal: AbortSignal }>();
+
+// Inside a host step, commands die with the agent (PR_SET_PDEATHSIG through util-linux's setpriv):
+// a killed agent leaves no mkfs or qemu-img writing beside the attempt that replaces it.
+function command(file: string, args: string[]): [string, string[], AbortSignal | undefined] {
+  const step = stepContext.getStore();
+  if (!step) return [file, args, undefined];
+  return ['setpriv', ['--pdeathsig', 'KILL', '--', file, ...args], step.signal];
+}
 
 /** Runs a program with an argument array (never a shell string); rejects with its stderr. */
 export function run(file: string, args: string[], timeoutMs = 60_000): Promise<string> {
+  const [exe, argv, signal] = command(file, args);
   return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(exe, argv, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, signal }, (err, stdout, stderr) => {
       if (err) {
         const message = `${file} ${args.join(' ')}: ${String(stderr || err.message).trim()}`;
         reject(Object.assign(new Error(message), { stderr: String(stderr) }));
@@ -14,8 +30,9 @@ export function run(file: string, args: string[], timeoutMs = 60_000): Promise<s
 
 /** Like run, but an exit code in `okCodes` still answers stdout (fping exits 1 when some hosts are silent). */
 export function runAllowing(file: string, args: string[], okCodes: number[], timeoutMs = 60_000): Promise<string> {
+  const [exe, argv, signal] = command(file, args);
   return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(exe, argv, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, signal }, (err, stdout, stderr) => {
       const code = (err as { code?: unknown } | null)?.code;
       if (!err || (typeof code === 'number' && okCodes.includes(code))) resolve(String(stdout));
       else reject(new Error(`${file} ${args.slice(0, 8).join(' ')}: ${String(stderr || err.message).trim()}`));

@@ -25,6 +25,10 @@ export function parseReference(ref: string): ParsedReference {
 export class RegistryClient {
   constructor(private readonly registry: string) {}
 
+  get address(): string {
+    return this.registry;
+  }
+
   owns(ref: ParsedReference): boolean {
     return ref.registry === this.registry;
   }

@@ -44,6 +44,10 @@ export function loadConfig() {
     ipHealthScheduleId: env('VCLOUD_IP_HEALTH_SCHEDULE_ID', 'ip-pool-health'),
     ipHealthIntervalSeconds: num('VCLOUD_IP_HEALTH_INTERVAL_SECONDS', 300),
     ipHealthReleaseAfter: num('VCLOUD_IP_HEALTH_RELEASE_AFTER', 3),
+    reconcileScheduleId: env('VCLOUD_RECONCILE_SCHEDULE_ID', 'vcloud-reconcile'),
+    reconcileIntervalSeconds: num('VCLOUD_RECONCILE_INTERVAL_SECONDS', 30),
+    operationGraceSeconds: num('VCLOUD_OPERATION_GRACE_SECONDS', 30),
+    orphanGraceSeconds: num('VCLOUD_ORPHAN_GRACE_SECONDS', 120),
   };
 }
 

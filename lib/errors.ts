@@ -25,6 +25,30 @@ export class ValidationError extends AppError {
     super(400, 'Bad Request', message, { errors });
   }
 }
+/** A compare-and-set state change that found the row in another state: a newer step has moved on. */
+export class StateConflictError extends ConflictError {}
+
+/**
+ * The operation row belongs to another run of its workflow (a reset started a new run), or is no
+ * longer running: the step must not act on what it read before. The workflow starts its body over.
+ */
+export class RunSupersededError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunSupersededError';
+  }
+}
+
+/**
+ * Failure types that no retry can fix: activities throw them (the SDK names a failure after the
+ * error's class) and every retry policy lists them in `nonRetryableErrorTypes`, so a business
+ * failure ends its step at once while an infrastructure failure retries with backoff.
+ */
+export const BUSINESS_ERROR_TYPES = [
+  'AppError', 'NotFoundError', 'ConflictError', 'CapacityError', 'ValidationError', 'StateConflictError',
+  'RunSupersededError', 'PermanentDriverError', 'NotSupportedError',
+];
+
 /** A driver verb the driver cannot do (a container cannot pause its kernel, say). */
 export class NotSupportedError extends Error {
   constructor(readonly driver: string, readonly verb: string) {

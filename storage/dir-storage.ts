@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../host/run';
 import { PermanentDriverError, instanceResourceName } from '../drivers/instance-driver';
-import { mkfsArgs, type StorageDriver } from './storage-driver';
+import { diskOwner, mkfsArgs, type StorageDriver } from './storage-driver';
 
 /** A raw file per disk under one directory; built under a temporary name and renamed when whole. */
 export class DirStorage implements StorageDriver {
@@ -37,7 +37,8 @@ export class DirStorage implements StorageDriver {
     const { path: target } = this.diskFor(instanceId);
     if (fs.existsSync(target)) return;
     const partial = `${target}.partial`;
-    await run('qemu-img', ['convert', '-O', 'raw', rawImagePath, partial], 600_000);
+    await checkSnapshotImage(rawImagePath);
+    await run('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', rawImagePath, partial], 600_000);
     await run('qemu-img', ['resize', '-f', 'raw', partial, `${sizeGb}G`]).catch(() => undefined);
     fs.renameSync(partial, target);
   }
@@ -46,6 +47,21 @@ export class DirStorage implements StorageDriver {
     const { path: target } = this.diskFor(instanceId);
     fs.rmSync(target, { force: true });
     fs.rmSync(`${target}.partial`, { force: true });
+  }
+
+  async list(): Promise<string[]> {
+    return [...new Set(fs.readdirSync(this.dir).map(diskOwner).filter((id): id is string => id !== null))];
+  }
+}
+
+/**
+ * A snapshot is a qcow2 the platform wrote, but it holds what a guest wrote: it must not name a
+ * backing file or an external data file (a host file would end up on the new disk).
+ */
+export async function checkSnapshotImage(file: string): Promise<void> {
+  const info = JSON.parse(await run('qemu-img', ['info', '--output=json', '-f', 'qcow2', file]));
+  if (info['backing-filename'] || info['full-backing-filename'] || info['format-specific']?.data?.['data-file']) {
+    throw new PermanentDriverError('the snapshot image names a backing or data file: refused');
   }
 }
 

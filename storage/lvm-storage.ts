@@ -1,7 +1,7 @@
 import { run } from '../host/run';
 import { PermanentDriverError, instanceResourceName } from '../drivers/instance-driver';
-import { mkfsArgs, type StorageDriver } from './storage-driver';
-import { lastLine } from './dir-storage';
+import { diskOwner, mkfsArgs, type StorageDriver } from './storage-driver';
+import { checkSnapshotImage, lastLine } from './dir-storage';
 
 const VG = /^[a-zA-Z0-9+_.-]{1,64}$/;
 
@@ -14,8 +14,9 @@ export const lvmCommands = {
   ],
   restore: (vg: string, id: string, sizeGb: number, image: string): string[][] => [
     ['lvcreate', '--yes', '--wipesignatures', 'y', '-L', `${sizeGb}G`, '-n', instanceResourceName(id), vg],
-    ['qemu-img', 'convert', '-n', '-O', 'raw', image, `/dev/${vg}/${instanceResourceName(id)}`],
+    ['qemu-img', 'convert', '-n', '-f', 'qcow2', '-O', 'raw', image, `/dev/${vg}/${instanceResourceName(id)}`],
   ],
+  list: (vg: string): string[] => ['lvs', '--noheadings', '-o', 'lv_name', vg],
   remove: (vg: string, id: string): string[] => ['lvremove', '--yes', `${vg}/${instanceResourceName(id)}`],
 };
 
@@ -40,6 +41,7 @@ export class LvmStorage implements StorageDriver {
   }
 
   async restoreDisk(instanceId: string, sizeGb: number, image: string): Promise<void> {
+    await checkSnapshotImage(image);
     await this.make(instanceId, lvmCommands.restore(this.vg, instanceId, sizeGb, image), sizeGb);
   }
 
@@ -54,6 +56,12 @@ export class LvmStorage implements StorageDriver {
       await this.removeDisk(instanceId);
       throw new PermanentDriverError(`the image does not fit on a ${sizeGb} GB volume: ${lastLine(err)}`);
     }
+  }
+
+  async list(): Promise<string[]> {
+    const [file, ...args] = lvmCommands.list(this.vg);
+    const names = (await this.exec(file, args)).split('\n').map((l) => l.trim());
+    return names.map(diskOwner).filter((id): id is string => id !== null);
   }
 
   async removeDisk(instanceId: string): Promise<void> {

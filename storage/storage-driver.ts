@@ -9,7 +9,13 @@ export interface StorageDriver {
   /** A raw disk image (a snapshot) written onto a new disk. */
   restoreDisk(instanceId: string, sizeGb: number, rawImagePath: string): Promise<void>;
   removeDisk(instanceId: string): Promise<void>;
+  /** Instances that have a disk here (whole or half made). */
+  list(): Promise<string[]>;
 }
+
+const DISK_NAME = /^vc-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(\.raw)?(\.partial)?$/;
+/** The instance a disk (file or volume) belongs to, from its name. */
+export const diskOwner = (name: string): string | null => DISK_NAME.exec(name)?.[1] ?? null;
 
 /** mkfs.ext4 with the rootfs copied in, no mount needed; the caller adds the target. */
 export const mkfsArgs = (rootfsDir: string): string[] =>

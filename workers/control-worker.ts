@@ -1,13 +1,11 @@
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { hostLiveSeconds, loadConfig, placementRatios } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { withHolds } from '../lib/test-holds';
 import { createDb, migrateLatest } from '../db/connection';
-import { createControlActivities } from '../activities/control/instance-activities';
-import { createIpHealthActivities } from '../activities/control/ip-health-activities';
-import { createImageControlActivities } from '../activities/control/image-activities';
-import { createMigrationActivities } from '../activities/control/migration-activities';
-import { ensureIpHealthSchedule } from './ip-health-schedule';
+import { createControlActivities } from '../activities/control';
+import { ensureSchedules } from './schedules';
 
 // Runs every workflow and the activities that touch the database, on `vcloud-control`.
 async function main() {
@@ -15,32 +13,29 @@ async function main() {
   const log = createLogger('control-worker', config.logLevel);
   const db = createDb(config.databaseUrl);
   await migrateLatest(db);
+  const client = await Connection.connect({ address: config.temporalAddress });
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const control = createControlActivities({ db, ratios: placementRatios(config), hostLiveSeconds: hostLiveSeconds(config) });
+  const activities = createControlActivities({
+    db, ratios: placementRatios(config), hostLiveSeconds: hostLiveSeconds(config), registry: config.registry,
+    imageStoreDir: config.imageStoreDir, ipHealthReleaseAfter: config.ipHealthReleaseAfter,
+    temporal: async () => new Client({ connection: client, namespace: config.temporalNamespace }),
+    controlQueue: config.controlQueue, operationGraceSeconds: config.operationGraceSeconds, orphanGraceSeconds: config.orphanGraceSeconds,
+  });
   const worker = await Worker.create({
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.controlQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: {
-      ...control,
-      ...createMigrationActivities({
-        db, ratios: placementRatios(config), hostLiveSeconds: hostLiveSeconds(config), registry: config.registry,
-        imageStoreDir: config.imageStoreDir, getInstanceSpec: control.getInstanceSpec,
-      }),
-      ...createIpHealthActivities({ db, hostLiveSeconds: hostLiveSeconds(config), releaseAfter: config.ipHealthReleaseAfter }),
-      ...createImageControlActivities({ db, registry: config.registry, hostLiveSeconds: hostLiveSeconds(config) }),
-    },
+    activities: withHolds('control', activities),
   });
-  const client = await Connection.connect({ address: config.temporalAddress });
-  await ensureIpHealthSchedule(client, config);
-  await client.close();
+  await ensureSchedules(client, config);
   log.info({ taskQueue: config.controlQueue }, 'control worker running');
   const stop = () => worker.shutdown();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   await worker.run();
   await connection.close();
+  await client.close();
   await db.destroy();
 }
 

@@ -1,12 +1,13 @@
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { hostQueue, loadConfig } from '../lib/config';
-import { createLogger } from '../lib/logger';
+import { createLogger, type Logger } from '../lib/logger';
 import { createDb } from '../db/connection';
 import { heartbeat, upsertHost } from '../db/hosts';
-import { clearStaleCopy, staleCopiesOn } from '../db/snapshots';
-import { unplumb } from '../host/bridge-plumbing';
+import { clearStaleCopy } from '../db/snapshots';
+import { recordEvent, staleCopiesToDestroy } from '../db/reconcile';
 import { DockerDriver } from '../drivers/docker-driver';
 import { LibvirtDriver } from '../drivers/libvirt-driver';
 import { DirImageStore } from '../images/image-store';
@@ -18,6 +19,40 @@ import { createImageActivities } from '../activities/host/image-activities';
 import { DockerImages } from '../drivers/docker-images';
 import { RegistryClient } from '../images/registry';
 import { diskGbFree, readNumaTopology } from '../host/machine';
+import type { Knex } from 'knex';
+
+/** Start-up steps that need Postgres wait for it (with backoff) instead of ending the agent. */
+async function patiently<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const wait = Math.min(30, 2 ** attempt);
+      log.warn({ err: String(err), attempt, retryInSeconds: wait }, `${what} failed; trying again`);
+      await new Promise((r) => setTimeout(r, wait * 1000));
+    }
+  }
+}
+
+/**
+ * Copies this host still has of instances that moved away while it was dead: destroyed before the
+ * agent takes any work, so nothing of theirs runs beside the moved instance. One that cannot be
+ * destroyed now stays recorded; the reconciler tries again.
+ */
+async function sweepStaleCopies(db: Knex, hostId: string, drivers: Partial<Record<InstanceKind, InstanceDriver>>, log: Logger) {
+  for (const stale of await staleCopiesToDestroy(db, hostId)) {
+    const driver = drivers[stale.kind];
+    if (!driver) continue;
+    try {
+      await driver.destroy(stale.instance_id);
+      await clearStaleCopy(db, stale.instance_id, hostId);
+      await recordEvent(db, { instanceId: stale.instance_id, hostId, kind: 'leftover-destroyed', detail: `destroyed a stale ${stale.kind} copy when the agent started` });
+      log.info({ instanceId: stale.instance_id }, 'destroyed a stale copy');
+    } catch (err) {
+      log.error({ instanceId: stale.instance_id, err: String(err) }, 'could not destroy a stale copy; the reconciler will try again');
+    }
+  }
+}
 
 // The only process that touches a host. It registers the host, heartbeats, and serves host-<id>.
 async function main() {
@@ -26,7 +61,7 @@ async function main() {
   const db = createDb(config.databaseUrl, { min: 0, max: 2 });
 
   const drivers: Partial<Record<InstanceKind, InstanceDriver>> = {};
-  const docker = new DockerDriver(config.dockerSocket, config.registry);
+  const docker = new DockerDriver(config.dockerSocket, config.hostId, config.registry);
   try {
     log.info({ version: (await docker.probe()).version }, 'docker engine found');
     drivers.docker = docker;
@@ -51,25 +86,16 @@ async function main() {
   }
 
   const numa = readNumaTopology();
-  await upsertHost(db, {
+  await patiently(log, 'registering the host', () => upsertHost(db, {
     id: config.hostId, zoneId: config.hostZone, vcpus: os.cpus().length,
     memoryMb: Math.floor(os.totalmem() / 2 ** 20), diskGb: diskGbFree(config.dataDir), numa: { nodes: numa },
     kinds: Object.keys(drivers),
-  });
+  }));
   const beat = setInterval(() => {
     heartbeat(db, config.hostId).catch((err) => log.warn({ err: String(err) }, 'heartbeat failed'));
   }, config.heartbeatSeconds * 1000);
 
-  // Copies this host still has of instances that moved away while it was dead: destroyed before
-  // the agent takes any work, so nothing of theirs runs beside the moved instance.
-  for (const stale of await staleCopiesOn(db, config.hostId)) {
-    const driver = drivers[stale.kind];
-    if (!driver) continue;
-    await driver.destroy(stale.instance_id);
-    await unplumb(stale.instance_id, config.hostId);
-    await clearStaleCopy(db, stale.instance_id, config.hostId);
-    log.info({ instanceId: stale.instance_id }, 'destroyed a stale copy');
-  }
+  await patiently(log, 'sweeping stale copies', () => sweepStaleCopies(db, config.hostId, drivers, log));
 
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const worker = await Worker.create({
@@ -79,13 +105,15 @@ async function main() {
     activities: {
       ...createHostActivities({ hostId: config.hostId, drivers }),
       ...createImageActivities({
-        images: drivers.docker ? new DockerImages(config.dockerSocket) : null, imageStore, cacheDir: hostDir('image-cache'),
-        registry: new RegistryClient(config.registry),
+        hostId: config.hostId, images: drivers.docker ? new DockerImages(config.dockerSocket) : null, imageStore,
+        cacheDir: hostDir('image-cache'), registry: new RegistryClient(config.registry),
       }),
     },
     maxConcurrentActivityTaskExecutions: 20,
   });
   log.info({ taskQueue: hostQueue(config.hostId), kinds: Object.keys(drivers) }, 'host agent running');
+  // The reconciler compares this host's engines with the database now rather than at its next tick.
+  void triggerReconcile(config, log);
   const stop = () => worker.shutdown();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -93,6 +121,19 @@ async function main() {
   clearInterval(beat);
   await connection.close();
   await db.destroy();
+}
+
+async function triggerReconcile(config: ReturnType<typeof loadConfig>, log: Logger): Promise<void> {
+  try {
+    const connection = await Connection.connect({ address: config.temporalAddress });
+    try {
+      await new Client({ connection, namespace: config.temporalNamespace }).schedule.getHandle(config.reconcileScheduleId).trigger();
+    } finally {
+      await connection.close();
+    }
+  } catch (err) {
+    log.warn({ err: String(err) }, 'could not trigger the reconciler; its schedule will come');
+  }
 }
 
 main().catch((err) => {

@@ -1,85 +1,76 @@
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import { hostQueue } from '../lib/host-queue';
-import type { ControlActivities } from '../activities/control/instance-activities';
+import { BUSINESS_ERROR_TYPES } from '../lib/errors';
+import type { ControlActivities } from '../activities/control';
 import type { HostActivities } from '../activities/host/instance-activities';
-import type { IpHealthActivities } from '../activities/control/ip-health-activities';
-import type { ImageControlActivities } from '../activities/control/image-activities';
 import type { ImageActivities } from '../activities/host/image-activities';
-import type { MigrationActivities } from '../activities/control/migration-activities';
 
-/**
- * Control steps are short database transactions on the worker that runs the workflow, so they
- * run as local activities: recorded in the history as markers, retried like any activity, but
- * without a round trip through the server for each (about a third of a create's latency).
- */
-export const control = proxyLocalActivities<ControlActivities>({
+/** A failure a retry can fix: an activity that ran out of attempts or time on an infrastructure error. */
+export function isInfrastructureFailure(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure) || isCancellation(err)) return false;
+  const cause = err.cause;
+  return !(cause instanceof ApplicationFailure && (cause.nonRetryable || BUSINESS_ERROR_TYPES.includes(cause.type ?? '')));
+}
+
+// Control steps are short database transactions on the worker that runs the workflow, so they
+// first run as local activities (markers in the history, no server round trip each). One that keeps
+// failing for a few seconds (Postgres down, say) becomes an ordinary activity on the control queue
+// that retries with backoff for as long as it takes, its attempts and last failure shown in the
+// Temporal UI. Business failures (no capacity, a state conflict) fail at once, by their type.
+const localControl = proxyLocalActivities<ControlActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 20 },
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '2 seconds', maximumAttempts: 6, nonRetryableErrorTypes: BUSINESS_ERROR_TYPES },
+});
+const durableControl = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: BUSINESS_ERROR_TYPES },
 });
 
-/**
- * Host work runs on the host's own queue. The short schedule-to-start timeout is how a dead host
- * is noticed instead of waited on forever.
- */
-export function hostActivities(hostId: string, scheduleToStartSeconds = 30) {
-  return proxyActivities<HostActivities>({
-    taskQueue: hostQueue(hostId),
-    scheduleToStartTimeout: `${scheduleToStartSeconds} seconds`,
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '2 minutes',
-    retry: { initialInterval: '1 second', maximumInterval: '15 seconds', maximumAttempts: 5 },
-  });
-}
-
-/** Short database steps of the health check and of conversions, run locally like `control`. */
-const localSteps = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10 },
-} as const;
-
-export const ipHealth = proxyLocalActivities<IpHealthActivities>(localSteps);
-
-/** A probe is worth little late: a host that does not pick it up quickly leaves its zone unchecked. */
-export function probeActivities(hostId: string) {
-  return proxyActivities<HostActivities>({
-    taskQueue: hostQueue(hostId),
-    scheduleToStartTimeout: '10 seconds',
-    startToCloseTimeout: '2 minutes',
-    retry: { initialInterval: '1 second', maximumAttempts: 2 },
-  });
-}
-
-export const imageControl = proxyLocalActivities<ImageControlActivities>(localSteps);
-
-/**
- * A conversion can take long; the heartbeat timeout is what notices a dead agent, and the
- * retry runs the step again on the same host when its agent is back.
- */
-export function convertActivities(hostId: string) {
-  return proxyActivities<ImageActivities>({
-    taskQueue: hostQueue(hostId),
-    scheduleToStartTimeout: '5 minutes',
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '15 seconds',
-    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-  });
-}
-
-export const migration = proxyLocalActivities<MigrationActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 20 },
+export const control = new Proxy({} as ControlActivities, {
+  get: (_target, name: string) => async (...args: unknown[]) => {
+    try {
+      return await (localControl as any)[name](...args);
+    } catch (err) {
+      if (!isInfrastructureFailure(err)) throw err;
+      return (durableControl as any)[name](...args);
+    }
+  },
 });
 
+const retry = (maximumAttempts: number) => ({ initialInterval: '1 second', maximumInterval: '15 seconds', maximumAttempts, nonRetryableErrorTypes: BUSINESS_ERROR_TYPES });
+
 /**
- * Steps on a migration's source, which may be dead: a short schedule-to-start timeout is the
- * verdict, and a step that timed out that way is not retried.
+ * Host work runs on the host's own queue. A host step heartbeats every 3 s, so a dead or frozen
+ * agent is noticed within the heartbeat timeout; the schedule-to-start timeout is how a host whose
+ * agent is gone is noticed instead of waited on forever.
  */
-export function sourceActivities(hostId: string, scheduleToStartSeconds: number) {
+export function onHost(hostId: string, scheduleToStartSeconds = 30) {
   return proxyActivities<HostActivities>({
     taskQueue: hostQueue(hostId),
     scheduleToStartTimeout: `${scheduleToStartSeconds} seconds`,
     startToCloseTimeout: '30 minutes',
-    heartbeatTimeout: '1 minute',
-    retry: { initialInterval: '1 second', maximumInterval: '15 seconds', maximumAttempts: 3 },
+    heartbeatTimeout: '20 seconds',
+    retry: retry(5),
+  });
+}
+
+/** A look at a host (a probe, its inventory) is worth little late: a host that does not take it quickly is skipped. */
+export function lookAtHost(hostId: string) {
+  return proxyActivities<HostActivities>({
+    taskQueue: hostQueue(hostId),
+    scheduleToStartTimeout: '10 seconds',
+    startToCloseTimeout: '2 minutes',
+    retry: retry(2),
+  });
+}
+
+/** A conversion can take long; the heartbeat timeout notices a dead agent, the retry runs it again when it is back. */
+export function convertOn(hostId: string) {
+  return proxyActivities<ImageActivities>({
+    taskQueue: hostQueue(hostId),
+    scheduleToStartTimeout: '5 minutes',
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '20 seconds',
+    retry: { ...retry(10), maximumInterval: '30 seconds' },
   });
 }

@@ -1,27 +1,29 @@
-import { convertActivities, control, imageControl } from './activity-options';
-import { Saga, reasonOf } from './saga';
+import { patched } from '@temporalio/workflow';
+import { control, convertOn } from './activity-options';
+import { LIFECYCLE_V2, runOperation } from './operation';
+import { convertImage as legacyConvertImage } from './legacy/convert-image';
 
 export interface ConvertImageInput { operationId: string; sourceImageId: string; targetImageId: string }
 
 /** tgz -> Docker image (import, push) or Docker image -> tgz (export, store), on a live Docker host. */
 export async function convertImage(input: ConvertImageInput): Promise<{ imageId: string }> {
-  const saga = new Saga();
-  try {
-    const job = await imageControl.planConversion(input.sourceImageId, input.targetImageId);
-    const host = convertActivities(job.hostId);
-    saga.add('discard output', () => host.discardConvertOutput({ to: job.to, targetRef: job.targetRef, targetKey: job.targetKey }));
-    if (job.to === 'docker') saga.add('delete registry image', () => imageControl.deleteRegistryImage(job.targetRef));
-    const out = job.to === 'docker'
-      ? await host.convertTgzToDocker({ sourceImageId: job.sourceImageId, sourceLocation: job.sourceLocation, sourceDigest: job.sourceDigest, targetRef: job.targetRef })
-      : await host.convertDockerToTgz({ sourceRef: job.sourceLocation, sourceDigest: job.sourceDigest, targetKey: job.targetKey });
-    await imageControl.markImageReady(input.targetImageId, out);
-    await control.finishOperation(input.operationId, 'succeeded', undefined, { imageId: input.targetImageId });
-    return { imageId: input.targetImageId };
-  } catch (err) {
-    const reason = reasonOf(err);
-    await saga.compensate();
-    await imageControl.markImageFailed(input.targetImageId, reason);
-    await control.finishOperation(input.operationId, 'failed', reason);
-    throw err;
-  }
+  if (!patched(LIFECYCLE_V2)) return legacyConvertImage(input);
+  const { sourceImageId, targetImageId } = input;
+  return runOperation(input.operationId, {
+    async run(op, saga) {
+      await control.beginConvert(op, targetImageId);
+      const job = await control.planConversion(op, sourceImageId, targetImageId);
+      const host = convertOn(job.hostId);
+      saga.add('discard the output', () => host.discardConvertOutput({ to: job.to, targetRef: job.targetRef, targetKey: job.targetKey }));
+      if (job.to === 'docker') saga.add('delete the registry image', () => control.deleteRegistryImage(op, job.targetRef));
+      const out = job.to === 'docker'
+        ? await host.convertTgzToDocker({ sourceImageId, sourceLocation: job.sourceLocation, sourceDigest: job.sourceDigest, targetRef: job.targetRef })
+        : await host.convertDockerToTgz({ sourceRef: job.sourceLocation, sourceDigest: job.sourceDigest, targetKey: job.targetKey });
+      await control.markImageReady(op, targetImageId, out);
+      return { imageId: targetImageId };
+    },
+    async settle(op, f) {
+      await control.markImageFailed(op, targetImageId, f.reason);
+    },
+  });
 }

@@ -1,41 +1,45 @@
-import { upsertSearchAttributes } from '@temporalio/workflow';
-import { control, hostActivities } from './activity-options';
-import { Saga, reasonOf } from './saga';
+import { patched, upsertSearchAttributes } from '@temporalio/workflow';
+import { control, onHost } from './activity-options';
+import { LIFECYCLE_V2, runOperation } from './operation';
 import { VcHostId } from './search-attributes';
+import { createInstance as legacyCreateInstance } from './legacy/create-instance';
 
 export interface InstanceOperationInput { instanceId: string; operationId: string; hostScheduleToStartSeconds?: number }
 
-/** reserve -> place -> allocate IP -> (host) image, create, start, plumb -> running; undone in reverse on failure. */
+const HOST_STEPS = ['ensureImage', 'createInstance', 'startInstance', 'plumbNetwork'] as const;
+
+/**
+ * begin -> place -> allocate the address -> (host) image, create, start, network -> running.
+ * Undone in reverse on failure or cancel; a copy that cannot be destroyed keeps the address and the
+ * capacity held (the instance is `repairing`) until a repair destroys it.
+ */
 export async function createInstance(input: InstanceOperationInput): Promise<{ hostId: string; ip: string }> {
-  const { instanceId, operationId } = input;
-  const saga = new Saga();
-  try {
-    await control.markInstance(instanceId, 'provisioning');
+  if (!patched(LIFECYCLE_V2)) return legacyCreateInstance(input);
+  const { instanceId } = input;
+  return runOperation(input.operationId, {
+    async run(op, saga) {
+      const begun = await control.beginCreate(op, instanceId);
+      if (begun.done) return { hostId: begun.hostId!, ip: begun.ip! };
 
-    saga.add('release host capacity', () => control.releaseHostCapacity(instanceId));
-    const claim = await control.placeInstance(instanceId, operationId);
-    upsertSearchAttributes([{ key: VcHostId, value: claim.hostId }]);
+      saga.add('release the host capacity', () => control.releaseHostCapacity(op, instanceId));
+      const claim = await control.placeInstance(op, instanceId);
+      upsertSearchAttributes([{ key: VcHostId, value: claim.hostId }]);
 
-    saga.add('release IP', () => control.releaseIp(instanceId));
-    const allocation = await control.allocateIp(instanceId);
+      saga.add('release the address', () => control.releaseIp(op, instanceId));
+      const allocation = await control.allocateIp(op, instanceId);
 
-    const spec = await control.getInstanceSpec(instanceId);
-    const host = hostActivities(claim.hostId, input.hostScheduleToStartSeconds);
-    saga.add('destroy on host', () => host.destroyInstance(spec));
-    await host.ensureImage(spec);
-    await host.createInstance(spec);
-    await host.startInstance(spec);
-    await host.plumbNetwork(spec);
+      const host = onHost(claim.hostId, input.hostScheduleToStartSeconds);
+      saga.add('destroy on the host', async () => host.destroyInstance(await control.instanceSpec(op, instanceId)));
+      // Each host step takes a fresh spec: the guard that this run still owns the operation.
+      for (const step of HOST_STEPS) await host[step](await control.instanceSpec(op, instanceId));
 
-    await control.markInstance(instanceId, 'running');
-    await control.finishOperation(operationId, 'succeeded', undefined, { hostId: claim.hostId, ip: allocation.ip });
-    return { hostId: claim.hostId, ip: allocation.ip };
-  } catch (err) {
-    const reason = reasonOf(err);
-    const stuck = await saga.compensate();
-    const detail = stuck.length ? `${reason} (compensation failed: ${stuck.join(', ')})` : reason;
-    await control.markInstance(instanceId, 'failed', detail);
-    await control.finishOperation(operationId, 'failed', detail);
-    throw err;
-  }
+      await control.settleInstance(op, instanceId, 'running', { from: ['provisioning'] });
+      return { hostId: claim.hostId, ip: allocation.ip };
+    },
+    async settle(op, f) {
+      await control.settleInstance(op, instanceId, f.stuck ? 'repairing' : 'failed', {
+        from: ['pending', 'provisioning'], failure: f.reason, repairTo: 'failed', onlyIfOwned: true,
+      });
+    },
+  });
 }

@@ -1,25 +1,29 @@
 import { patched } from '@temporalio/workflow';
-import { control, hostActivities, migration } from './activity-options';
-import { reasonOf } from './saga';
+import { control, onHost } from './activity-options';
+import { LIFECYCLE_V2, runOperation } from './operation';
 import type { InstanceOperationInput } from './create-instance';
+import { deleteInstance as legacyDeleteInstance } from './legacy/delete-instance';
 
-/** (host) destroy and unplumb -> release IP and capacity -> deleted. */
+/**
+ * (host) destroy -> snapshots -> address and capacity back, deleted. A delete that cannot finish
+ * (its host is unreachable, or it was cancelled) hands the instance to a repair that finishes it:
+ * the address is never free while a copy may still use it.
+ */
 export async function deleteInstance(input: InstanceOperationInput): Promise<void> {
-  const { instanceId, operationId } = input;
-  try {
-    const spec = await control.getInstanceSpec(instanceId);
-    if (spec.hostId) await hostActivities(spec.hostId, input.hostScheduleToStartSeconds).destroyInstance(spec);
-    // Added after deletes were already recorded: old histories replay without this step.
-    if (patched('delete-snapshots-on-delete')) await migration.deleteSnapshotsOf(instanceId);
-    await control.releaseIp(instanceId);
-    await control.releaseHostCapacity(instanceId);
-    await control.markInstance(instanceId, 'deleted');
-    await control.finishOperation(operationId, 'succeeded');
-  } catch (err) {
-    // Nothing to undo: every step is safe to repeat, so a later delete picks up where this stopped.
-    const reason = reasonOf(err);
-    await control.markInstance(instanceId, 'failed', `delete failed: ${reason}`);
-    await control.finishOperation(operationId, 'failed', reason);
-    throw err;
-  }
+  if (!patched(LIFECYCLE_V2)) return legacyDeleteInstance(input);
+  const { instanceId } = input;
+  return runOperation(input.operationId, {
+    async run(op) {
+      const begun = await control.beginDelete(op, instanceId);
+      if (begun.done) return;
+      const spec = await control.instanceSpec(op, instanceId);
+      // A failed instance's undo already destroyed its copy; the reconciler removes any leftover.
+      if (spec.hostId && begun.priorState !== 'failed') await onHost(spec.hostId, input.hostScheduleToStartSeconds).destroyInstance(spec);
+      await control.deleteSnapshotsOf(op, instanceId);
+      await control.finishDelete(op, instanceId);
+    },
+    async settle(op, f) {
+      await control.settleInstance(op, instanceId, 'repairing', { from: ['deleting'], failure: f.reason, repairTo: 'deleted', onlyIfOwned: true });
+    },
+  });
 }

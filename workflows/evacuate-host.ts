@@ -1,49 +1,65 @@
-import { ParentClosePolicy, defineQuery, executeChild, setHandler } from '@temporalio/workflow';
-import { control, migration } from './activity-options';
+import { ParentClosePolicy, defineQuery, executeChild, isCancellation, patched, setHandler } from '@temporalio/workflow';
+import { control } from './activity-options';
 import { migrateInstance } from './migrate-instance';
+import { LIFECYCLE_V2, runOperation } from './operation';
 import { reasonOf } from './saga';
 import type { EvacuationProgress } from '../activities/control/migration-activities';
+import { evacuateHost as legacyEvacuateHost } from './legacy/evacuate-host';
 
 export interface EvacuateInput { operationId: string; hostId: string; concurrency: number; requestedBy: string | null; sourceScheduleToStartSeconds?: number }
 
 export const progressQuery = defineQuery<EvacuationProgress>('progress');
 
 /**
- * The host is already draining (the API set it with the operation). One child migrate per
- * instance on it, at most `concurrency` at a time; one failure does not stop the others. Run
- * again, it finds only what is still there. The host ends disabled.
+ * The host is draining (the API set it with the operation). One child migrate per instance on it,
+ * at most `concurrency` at a time, each re-reading its instance first (one deleted meanwhile is
+ * skipped); one failure does not stop the others. The host ends disabled. Cancelled, the moves
+ * under way are cancelled (each undoes itself) and the host returns to its prior state.
  */
 export async function evacuateHost(input: EvacuateInput): Promise<EvacuationProgress> {
-  const alive = await migration.hostAlive(input.hostId);
-  const ids = await migration.instancesOnHost(input.hostId);
-  const progress: EvacuationProgress = { total: ids.length, done: 0, failed: 0, remaining: ids.length, failures: [] };
-  setHandler(progressQuery, () => progress);
-  await migration.recordProgress(input.operationId, progress);
+  if (!patched(LIFECYCLE_V2)) return legacyEvacuateHost(input);
+  const { hostId } = input;
+  let prior: 'enabled' | 'disabled' | 'down' = 'enabled';
+  return runOperation(input.operationId, {
+    async run(op) {
+      prior = (await control.beginEvacuate(op, hostId)).priorState;
+      const alive = await control.hostAlive(hostId);
+      const ids = await control.instancesOnHost(op, hostId);
+      const progress: Required<EvacuationProgress> = { total: ids.length, done: 0, failed: 0, skipped: 0, remaining: ids.length, failures: [] };
+      setHandler(progressQuery, () => progress);
+      await control.recordProgress(op, progress);
 
-  let next = 0;
-  const worker = async () => {
-    while (next < ids.length) {
-      const instanceId = ids[next++];
-      try {
-        const child = await migration.beginChildMigration(instanceId, input.requestedBy);
-        if ('conflict' in child) throw new Error(child.conflict);
-        await executeChild(migrateInstance, {
-          workflowId: child.workflowId,
-          args: [{ operationId: child.operationId, instanceId, snapshot: 'latest', sourceAlive: alive, sourceScheduleToStartSeconds: input.sourceScheduleToStartSeconds }],
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-        });
-        progress.done++;
-      } catch (err) {
-        progress.failed++;
-        progress.failures.push({ instanceId, reason: reasonOf(err) });
-      }
-      progress.remaining--;
-      await migration.recordProgress(input.operationId, progress);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(input.concurrency, ids.length)) }, worker));
-
-  await migration.setHostState(input.hostId, 'disabled');
-  await control.finishOperation(input.operationId, 'succeeded', undefined, progress);
-  return progress;
+      const childInput = { snapshot: 'latest', sourceAlive: alive, sourceScheduleToStartSeconds: input.sourceScheduleToStartSeconds };
+      let next = 0;
+      const worker = async () => {
+        while (next < ids.length) {
+          const instanceId = ids[next++];
+          const child = await control.beginChildMigration(op, hostId, instanceId, input.requestedBy, childInput);
+          if ('skip' in child) {
+            progress.skipped++;
+          } else {
+            try {
+              await executeChild(migrateInstance, {
+                workflowId: child.workflowId, args: [{ operationId: child.operationId, instanceId, ...childInput }],
+                parentClosePolicy: ParentClosePolicy.ABANDON,
+              });
+              progress.done++;
+            } catch (err) {
+              if (isCancellation(err)) throw err;
+              progress.failed++;
+              progress.failures.push({ instanceId, reason: reasonOf(err) });
+            }
+          }
+          progress.remaining--;
+          await control.recordProgress(op, progress);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(input.concurrency, ids.length)) }, worker));
+      await control.endEvacuation(op, hostId, 'disabled');
+      return progress;
+    },
+    async settle(op) {
+      await control.endEvacuation(op, hostId, prior);
+    },
+  });
 }

@@ -6,3 +6,6 @@ export { snapshotInstance } from './snapshot-instance';
 export { migrateInstance } from './migrate-instance';
 export { evacuateHost } from './evacuate-host';
 export { instanceAction } from './instance-action';
+export { repairInstance } from './repair-instance';
+export { reconcile, reconcileHost } from './reconcile';
+export { checkInvariants } from './check-invariants';

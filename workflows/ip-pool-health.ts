@@ -1,29 +1,42 @@
-import { workflowInfo } from '@temporalio/workflow';
-import { control, ipHealth, probeActivities } from './activity-options';
+import { patched, workflowInfo } from '@temporalio/workflow';
+import { control, lookAtHost } from './activity-options';
+import { LIFECYCLE_V2, runOperation } from './operation';
 import { reasonOf } from './saga';
 import type { ZoneFindings } from '../db/ip-health';
+import { ipPoolHealth as legacyIpPoolHealth } from './legacy/ip-pool-health';
 
 export interface IpPoolHealthInput { operationId?: string }
 
 /**
  * From one live host in each zone, probe the zone's free (and quarantined) addresses; the findings
  * are recorded in the database and are this run's result in the Temporal UI. A zone without a live
- * host is reported unchecked, not waited on.
+ * host is reported unchecked, not waited on. Scheduled runs have no operation row; one asked for
+ * through the API has.
  */
 export async function ipPoolHealth(input: IpPoolHealthInput = {}): Promise<ZoneFindings[]> {
+  if (!patched(LIFECYCLE_V2)) return legacyIpPoolHealth(input);
+  if (!input.operationId) return check();
+  return runOperation(input.operationId, {
+    async run(op) {
+      await control.beginOperation(op);
+      return check();
+    },
+    recorded: (zones) => ({ zones }),
+  });
+}
+
+async function check(): Promise<ZoneFindings[]> {
   const { workflowId } = workflowInfo();
-  const zones = await ipHealth.listZonesToCheck();
-  const findings = await Promise.all(zones.map(async (z) => {
+  const zones = await control.listZonesToCheck();
+  return Promise.all(zones.map(async (z) => {
     const base = { zone: z.zone, hostId: z.hostId, probed: z.addresses.length };
-    if (!z.hostId) return ipHealth.recordZoneFindings(workflowId, { ...base, probed: 0, checked: false, reason: 'no live host in the zone', answered: [] });
-    if (z.addresses.length === 0) return ipHealth.recordZoneFindings(workflowId, { ...base, checked: true, answered: [] });
+    if (!z.hostId) return control.recordZoneFindings(workflowId, { ...base, probed: 0, checked: false, reason: 'no live host in the zone', answered: [] });
+    if (z.addresses.length === 0) return control.recordZoneFindings(workflowId, { ...base, checked: true, answered: [] });
     try {
-      const answered = await probeActivities(z.hostId).probeAddresses({ bridge: z.bridge, subnet: z.subnet, addresses: z.addresses });
-      return ipHealth.recordZoneFindings(workflowId, { ...base, checked: true, answered });
+      const answered = await lookAtHost(z.hostId).probeAddresses({ bridge: z.bridge, subnet: z.subnet, addresses: z.addresses });
+      return control.recordZoneFindings(workflowId, { ...base, checked: true, answered });
     } catch (err) {
-      return ipHealth.recordZoneFindings(workflowId, { ...base, probed: 0, checked: false, reason: `probe failed: ${reasonOf(err)}`, answered: [] });
+      return control.recordZoneFindings(workflowId, { ...base, probed: 0, checked: false, reason: `probe failed: ${reasonOf(err)}`, answered: [] });
     }
   }));
-  if (input.operationId) await control.finishOperation(input.operationId, 'succeeded', undefined, { zones: findings });
-  return findings;
 }

@@ -1,8 +1,14 @@
-import { ActivityFailure, TimeoutFailure, uuid4 } from '@temporalio/workflow';
+import { ActivityFailure, TimeoutFailure, patched, proxyActivities, uuid4 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
-import { control, hostActivities, migration, sourceActivities } from './activity-options';
-import { Saga, reasonOf } from './saga';
-import type { Restore } from '../activities/control/migration-activities';
+import { control, onHost } from './activity-options';
+import { LIFECYCLE_V2, runOperation } from './operation';
+import { reasonOf } from './saga';
+import { hostQueue } from '../lib/host-queue';
+import { BUSINESS_ERROR_TYPES } from '../lib/errors';
+import type { InstanceState } from '../lib/instance-states';
+import type { Restore } from '../activities/control/instance-activities';
+import type { HostActivities } from '../activities/host/instance-activities';
+import { migrateInstance as legacyMigrateInstance } from './legacy/migrate-instance';
 
 export interface MigrateInput {
   operationId: string; instanceId: string;
@@ -13,94 +19,113 @@ export interface MigrateInput {
   sourceAlive?: boolean;
   sourceScheduleToStartSeconds?: number;
 }
+export interface MigrateResult { hostId: string; snapshotId: string | null; sourceAlive: boolean }
 
 const deadSource = (err: unknown) =>
   err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
 
-/**
- * Same id, IP, MAC and hostname on another host. The source is stopped before the target starts,
- * so the address is never on the wire twice; a failure before the commit undoes the target and
- * starts the source again. A dead source's copy is recorded for its agent to destroy on return.
- */
-export async function migrateInstance(input: MigrateInput): Promise<{ hostId: string; snapshotId: string | null; sourceAlive: boolean }> {
-  const { instanceId, operationId } = input;
-  const wait = input.sourceScheduleToStartSeconds ?? 15;
-  const begun = await migration.beginMigration(instanceId);
-  const saga = new Saga();
-  let sourceAlive = input.sourceAlive !== false && begun.sourceHostId !== null;
-  try {
-    const sourceSpec = await control.getInstanceSpec(instanceId);
-    const source = begun.sourceHostId ? sourceActivities(begun.sourceHostId, wait) : null;
+/** Steps on a migration's source, which may be dead: a short schedule-to-start timeout is the verdict, not retried. */
+function onSource(hostId: string, scheduleToStartSeconds: number) {
+  return proxyActivities<HostActivities>({
+    taskQueue: hostQueue(hostId),
+    scheduleToStartTimeout: `${scheduleToStartSeconds} seconds`,
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '20 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '15 seconds', maximumAttempts: 3, nonRetryableErrorTypes: BUSINESS_ERROR_TYPES },
+  });
+}
 
-    let restore: Restore | null = null;
-    if (input.snapshot === 'latest') {
+/**
+ * Same id, IP, MAC and hostname on another host. The target is claimed first (no room: nothing is
+ * touched), the source is stopped before the target starts, so the address is never on the wire
+ * twice, and the instance ends in the state it was in (a stopped instance stays stopped). Before
+ * the commit, a failure undoes the target and brings the source back; the commit is one
+ * transaction that also records the source's copy for destruction, so a copy a dead source still
+ * has is destroyed by whoever reaches it first.
+ */
+export async function migrateInstance(input: MigrateInput): Promise<MigrateResult> {
+  if (!patched(LIFECYCLE_V2)) return legacyMigrateInstance(input);
+  const { instanceId } = input;
+  const wait = input.sourceScheduleToStartSeconds ?? 15;
+  let prior: InstanceState | null = null;
+  return runOperation(input.operationId, {
+    async run(op, saga) {
+      const begun = await control.beginMigrate(op, instanceId);
+      const wasRunning = begun.priorState === 'running';
+      prior = begun.priorState;
+      let sourceAlive = input.sourceAlive !== false && begun.sourceHostId !== null;
+      const source = begun.sourceHostId ? onSource(begun.sourceHostId, wait) : null;
+      const spec = (on: 'home' | 'target' = 'home', restore: Restore | null = null) => control.instanceSpec(op, instanceId, on, restore);
+
+      saga.add('release the target claim', () => control.releaseTarget(op, instanceId));
+      const claim = await control.claimTarget(op, instanceId, input.host ?? null);
+
+      let restore: Restore | null = null;
+      if (input.snapshot === 'latest') {
+        if (sourceAlive && source) {
+          const snapshotId = uuid4();
+          await control.createSnapshotRow(op, instanceId, snapshotId);
+          saga.add('thaw the source', async () => source.endSnapshot(await spec()));
+          try {
+            const made = await source.snapshotInstance(await spec(), snapshotId);
+            await control.markSnapshotReady(op, snapshotId, made.location, made.digest);
+            restore = { snapshotId, location: made.location, digest: made.digest };
+          } catch (err) {
+            await control.markSnapshotFailed(op, snapshotId, reasonOf(err));
+            if (!deadSource(err)) throw err;
+            sourceAlive = false;
+          }
+        }
+        restore ??= await control.latestSnapshot(op, instanceId);
+      } else if (input.snapshot !== 'none') {
+        restore = await control.snapshotRestore(op, input.snapshot);
+      }
+
       if (sourceAlive && source) {
-        const snapshotId = uuid4();
-        await migration.createSnapshotRow(instanceId, snapshotId);
+        saga.add('bring the source back', async () => {
+          if (wasRunning) await source.convergeInstance(await spec(), 'running');
+        });
         try {
-          const made = await source.snapshotInstance(sourceSpec, snapshotId);
-          await migration.markSnapshotReady(snapshotId, made.location, made.digest);
-          restore = { snapshotId, location: made.location, digest: made.digest };
+          await source.stopInstance(await spec());
         } catch (err) {
-          await migration.markSnapshotFailed(snapshotId, reasonOf(err));
           if (!deadSource(err)) throw err;
           sourceAlive = false;
         }
       }
-      restore ??= await migration.latestSnapshot(instanceId);
-    } else if (input.snapshot !== 'none') {
-      restore = await migration.snapshotRestore(input.snapshot);
-    }
 
-    if (sourceAlive && source) {
-      saga.add('start the source again', async () => {
-        await source.startInstance(sourceSpec);
-        await source.plumbNetwork(sourceSpec);
-      });
-      try {
-        await source.stopInstance(sourceSpec);
-      } catch (err) {
-        if (!deadSource(err)) throw err;
-        sourceAlive = false;
+      const target = onHost(claim.hostId);
+      saga.add('destroy the target copy', async () => target.destroyInstance(await spec('target')));
+      // Whatever an earlier visit left on the target goes first (a stale copy of this very instance).
+      await target.destroyInstance(await spec('target'));
+      await control.clearStaleCopy(op, instanceId, claim.hostId);
+      await target.ensureImage(await spec('target', restore));
+      await target.createInstance(await spec('target', restore));
+      if (wasRunning) {
+        await target.startInstance(await spec('target', restore));
+        await target.plumbNetwork(await spec('target', restore));
       }
-    }
 
-    saga.add('release the target claim', () => migration.releaseTarget(instanceId));
-    const claim = await migration.claimTarget(instanceId, input.host ?? null);
-    const spec = await migration.getMigrationSpec(instanceId, restore);
-    const target = hostActivities(claim.hostId);
-    saga.add('destroy the target copy', () => target.destroyInstance(spec));
-    // Whatever an earlier visit left on the target goes first (a stale copy of this very instance).
-    await target.destroyInstance(spec);
-    await migration.clearStaleCopy(instanceId, claim.hostId);
-    await target.ensureImage(spec);
-    await target.createInstance(spec);
-    await target.startInstance(spec);
-    await target.plumbNetwork(spec);
-
-    const moved = await migration.commitMigration(instanceId, begun.previousState === 'stopped' ? 'running' : begun.previousState);
-    // The instance lives on the target now: undoing anything would take it down or double its address.
-    saga.clear();
-    if (moved.from && moved.from !== claim.hostId) {
-      let destroyed = false;
-      if (sourceAlive && source) {
+      await control.commitMigration(op, instanceId, begun.sourceHostId, begun.priorState);
+      // The instance lives on the target now: undoing anything would take it down or double its address.
+      saga.clear();
+      if (sourceAlive && source && begun.sourceHostId) {
         try {
-          await source.destroyInstance(sourceSpec);
-          destroyed = true;
+          await control.guard(op);
+          await source.destroyInstance({ instanceId, kind: begun.kind });
+          await control.clearStaleCopy(op, instanceId, begun.sourceHostId);
         } catch {
-          // Dead or failing, the source keeps a copy: its agent destroys it when it starts again.
+          // The copy stays recorded: the reconciler, or the source's agent when it starts, destroys it.
         }
       }
-      if (!destroyed) await migration.recordStaleCopy(instanceId, moved.from, begun.kind);
-    }
-    const result = { hostId: claim.hostId, snapshotId: restore?.snapshotId ?? null, sourceAlive };
-    await control.finishOperation(operationId, 'succeeded', undefined, result);
-    return result;
-  } catch (err) {
-    const reason = reasonOf(err);
-    await saga.compensate();
-    await migration.restoreInstanceState(instanceId, begun.previousState);
-    await control.finishOperation(operationId, 'failed', reason);
-    throw err;
-  }
+      return { hostId: claim.hostId, snapshotId: restore?.snapshotId ?? null, sourceAlive };
+    },
+    async settle(op, f) {
+      if (!prior) return;
+      if (f.stuck) {
+        await control.settleInstance(op, instanceId, 'repairing', { from: ['migrating'], failure: f.reason, repairTo: prior as 'running' | 'stopped', onlyIfOwned: true });
+      } else {
+        await control.settleInstance(op, instanceId, prior, { from: ['migrating'], failure: `migration failed: ${f.reason}`, onlyIfOwned: true });
+      }
+    },
+  });
 }

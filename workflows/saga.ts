@@ -2,8 +2,10 @@ import { log } from '@temporalio/workflow';
 
 /**
  * The compensation stack. A step registers its undo before it runs, so a step that failed half
- * way is undone too; every undo is an idempotent activity. Undo runs in reverse order and keeps
- * going past a failed undo, so one stuck host does not leak the address or the quota.
+ * way is undone too; every undo is an idempotent activity. Undo runs in reverse order and stops at
+ * the first undo that fails: each earlier undo assumes the later ones are done (an address is only
+ * freed once the copy that used it is destroyed), so what a stuck undo guards stays held and the
+ * operation's settle step hands it to a repair.
  */
 export class Saga {
   private readonly undo: { name: string; fn: () => Promise<unknown> }[] = [];
@@ -17,18 +19,19 @@ export class Saga {
     this.undo.length = 0;
   }
 
-  async compensate(): Promise<string[]> {
-    const failed: string[] = [];
-    for (const step of [...this.undo].reverse()) {
+  /** Runs the undos; returns the one that failed (its own and the earlier ones did not happen), or null. */
+  async compensate(): Promise<{ step: string; reason: string } | null> {
+    while (this.undo.length > 0) {
+      const step = this.undo[this.undo.length - 1];
       try {
         await step.fn();
       } catch (err) {
-        log.error('compensation failed', { step: step.name, error: String(err) });
-        failed.push(step.name);
+        log.error('compensation failed', { step: step.name, error: reasonOf(err) });
+        return { step: step.name, reason: reasonOf(err) };
       }
+      this.undo.pop();
     }
-    this.undo.length = 0;
-    return failed;
+    return null;
   }
 }
 

@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 import { getImage, markImageFailed, markImageReady } from '../../db/images';
 import { pickLiveHost } from '../../db/hosts';
+import { claimOperation, type OpRef } from '../../db/operations';
 import { RegistryClient, parseReference } from '../../images/registry';
-import { CapacityError } from '../../lib/errors';
-import { permanentOnKnown } from '../failures';
+import { CapacityError, StateConflictError } from '../../lib/errors';
+import { inRun } from './instance-activities';
 
 export interface ImageControlDeps { db: Knex; registry: string; hostLiveSeconds: number }
 
@@ -14,29 +15,38 @@ export interface ConvertJob {
 
 export function createImageControlActivities({ db, registry, hostLiveSeconds }: ImageControlDeps) {
   return {
-    /** The conversion's inputs, and the live Docker host that will do it. */
-    async planConversion(sourceImageId: string, targetImageId: string): Promise<ConvertJob> {
-      return permanentOnKnown(async () => {
-        const source = await getImage(db, sourceImageId);
-        const target = await getImage(db, targetImageId);
-        if (!source || !target) throw new Error('conversion images are missing');
-        const host = await pickLiveHost(db, 'docker', hostLiveSeconds);
-        if (!host) throw new CapacityError('no live host with a Docker engine to convert on');
-        return {
-          to: target.kind, hostId: host, sourceImageId, sourceLocation: source.location, sourceDigest: source.digest,
-          // Tagged with the target's id: only this conversion ever pushes that tag, so finding it means done.
-          targetRef: `${registry}/vcloud/${target.name}:${target.id}`, targetKey: `${target.id}.tgz`,
-        };
+    /** The target image is pending (a reset run of a failed conversion makes it pending again). */
+    async beginConvert(op: OpRef, targetImageId: string): Promise<void> {
+      await db.transaction(async (trx) => {
+        const { reopened } = await claimOperation(trx, op);
+        const target = await trx('images').where({ id: targetImageId }).forUpdate().first();
+        if (target?.state === 'failed' && reopened) await trx('images').where({ id: targetImageId }).update({ state: 'pending', failure: null });
+        else if (target?.state !== 'pending' && target?.state !== 'ready') throw new StateConflictError(`image ${targetImageId} is ${target?.state ?? 'gone'}`);
       });
     },
-    async markImageReady(id: string, done: { location: string; digest: string; sizeBytes: number | null; boot: Record<string, string> | null }) {
-      await markImageReady(db, id, done);
+    /** The conversion's inputs, and the live Docker host that will do it. */
+    async planConversion(op: OpRef, sourceImageId: string, targetImageId: string): Promise<ConvertJob> {
+      await inRun(db, op, async () => undefined);
+      const source = await getImage(db, sourceImageId);
+      const target = await getImage(db, targetImageId);
+      if (!source || !target) throw new StateConflictError('conversion images are missing');
+      const host = await pickLiveHost(db, 'docker', hostLiveSeconds);
+      if (!host) throw new CapacityError('no live host with a Docker engine to convert on');
+      return {
+        to: target.kind, hostId: host, sourceImageId, sourceLocation: source.location, sourceDigest: source.digest,
+        // Tagged with the target's id: only this conversion ever pushes that tag, so finding it means done.
+        targetRef: `${registry}/vcloud/${target.name}:${target.id}`, targetKey: `${target.id}.tgz`,
+      };
     },
-    async markImageFailed(id: string, failure: string) {
-      await markImageFailed(db, id, failure);
+    async markImageReady(op: OpRef, id: string, done: { location: string; digest: string; sizeBytes: number | null; boot: Record<string, string> | null }) {
+      await inRun(db, op, (trx) => markImageReady(trx, id, done));
+    },
+    async markImageFailed(op: OpRef, id: string, failure: string) {
+      await inRun(db, op, (trx) => markImageFailed(trx, id, failure));
     },
     /** The pushed manifest of a failed conversion, if it got that far. */
-    async deleteRegistryImage(ref: string): Promise<void> {
+    async deleteRegistryImage(op: OpRef, ref: string): Promise<void> {
+      await inRun(db, op, async () => undefined);
       const parsed = parseReference(ref);
       const client = new RegistryClient(registry);
       const digest = await client.digestOf(parsed);

@@ -1,71 +1,216 @@
 import type { Knex } from 'knex';
 import { claimHost, releaseHost, type Claim } from '../../db/placement';
 import { allocateAddress, releaseAddress, type Allocation } from '../../db/ipam';
-import { getInstance, setInstanceState, type InstanceState } from '../../db/instances';
-import { finishOperation, setOperationHost } from '../../db/operations';
+import { getInstance, lockInstance, transitionInstance, type Transition } from '../../db/instances';
+import {
+  assertRun, claimOperation, finishOperation, recordProgress, setOperationHost, type OpRef, type Outcome,
+} from '../../db/operations';
 import { getImage } from '../../db/images';
 import { getZone } from '../../db/zones';
+import { getUser } from '../../db/users';
+import { reserveQuota } from '../../db/grants';
+import { listSnapshots, markSnapshot } from '../../db/snapshots';
 import { parseCidr } from '../../lib/net';
-import { permanentOnKnown } from '../failures';
+import { ConflictError, StateConflictError, isUniqueViolation } from '../../lib/errors';
+import {
+  ACTIONS, DELETABLE_STATES, SETTLED_STATES, type Action, type InstanceState, type SettledState,
+} from '../../lib/instance-states';
+import { DirImageStore } from '../../images/image-store';
+import { RegistryClient } from '../../images/registry';
+import { deleteSnapshotData } from '../../images/snapshot-data';
 import type { InstanceSpec } from '../../drivers/instance-driver';
 
 export interface ControlDeps {
   db: Knex;
   ratios: { cpu: number; memory: number };
   hostLiveSeconds: number;
+  registry: string;
+  imageStoreDir: string;
 }
 
-// Control-side activities: each one database side effect, idempotent, so Temporal may retry any.
-export function createControlActivities({ db, ratios, hostLiveSeconds }: ControlDeps) {
+export interface Restore { snapshotId: string; location: string; digest: string | null }
+export type HostedSpec = InstanceSpec & { hostId: string | null };
+
+/** A step of `op`: its own transaction, after checking that the operation is still this run's. */
+export const inRun = <T>(db: Knex, op: OpRef, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> =>
+  db.transaction(async (trx) => {
+    await assertRun(trx, op);
+    return fn(trx);
+  });
+
+/** Everything a host needs to build or act on the instance, read fresh so a host never reads the database. */
+export async function readSpec(db: Knex, instanceId: string, on: 'home' | 'target' = 'home', restore: Restore | null = null): Promise<HostedSpec> {
+  const instance = await getInstance(db, instanceId);
+  if (!instance) throw new StateConflictError(`instance ${instanceId} does not exist`);
+  const image = await getImage(db, instance.image_id);
+  const zone = await getZone(db, instance.zone_id);
+  if (!image || !zone) throw new StateConflictError(`instance ${instanceId} refers to a missing image or zone`);
+  const spec: HostedSpec = {
+    instanceId, kind: instance.kind, hostname: instance.hostname ?? instance.name, hostId: instance.host_id,
+    image: { id: image.id, kind: image.kind, location: image.location, digest: image.digest, boot: image.boot },
+    vcpus: instance.vcpus, memoryMb: instance.memory_mb, diskGb: instance.disk_gb, cpuset: instance.cpuset ?? [],
+    network: { bridge: zone.bridge, ip: instance.ip ?? '', prefix: parseCidr(zone.subnet).prefix, gateway: zone.gateway, mac: instance.mac ?? '' },
+    restore: null,
+  };
+  const placed = on === 'target' ? { ...spec, hostId: instance.target_host_id, cpuset: instance.target_cpuset ?? spec.cpuset } : spec;
+  if (!restore) return placed;
+  // A container restores from its committed image; a VM's disk from the snapshot in the store.
+  if (spec.kind === 'docker') return { ...placed, image: { ...spec.image, location: restore.location, digest: restore.digest } };
+  return { ...placed, restore: { location: restore.location, digest: restore.digest } };
+}
+
+/** Address and capacity back, in the caller's transaction; both are no-ops when already given back. */
+export async function releaseHoldings(trx: Knex.Transaction, instanceId: string): Promise<void> {
+  await releaseAddress(trx, instanceId);
+  await releaseHost(trx, instanceId);
+}
+
+// Control-side steps of creates, deletes and state changes: each one database transaction that
+// checks its operation's run first, idempotent, so Temporal may retry any of them.
+export function createInstanceActivities({ db, ratios, hostLiveSeconds, registry, imageStoreDir }: ControlDeps) {
+  const store = new DirImageStore(imageStoreDir);
+  const registryClient = new RegistryClient(registry);
   return {
-    async placeInstance(instanceId: string, operationId: string): Promise<Claim> {
-      return permanentOnKnown(async () => {
-        const claim = await claimHost(db, instanceId, ratios, hostLiveSeconds);
-        await setOperationHost(db, operationId, claim.hostId);
-        return claim;
+    /**
+     * Takes the operation for this run and the instance into `provisioning`. A reset run of a create
+     * that failed provisions again (its quota checked anew); one that already succeeded is done.
+     */
+    async beginCreate(op: OpRef, instanceId: string): Promise<{ done: boolean; hostId: string | null; ip: string | null }> {
+      return db.transaction(async (trx) => {
+        const { reopened } = await claimOperation(trx, op);
+        const instance = await lockInstance(trx, instanceId);
+        if (!instance) throw new StateConflictError(`instance ${instanceId} does not exist`);
+        if (instance.state === 'running') return { done: true, hostId: instance.host_id, ip: instance.ip };
+        if (instance.state === 'failed' && reopened) {
+          const owner = await getUser(trx, instance.owner_id);
+          if (owner) await reserveQuota(trx, owner, instance.zone_id, { vcpus: instance.vcpus, memoryMb: instance.memory_mb });
+        }
+        const from: InstanceState[] = reopened ? ['pending', 'provisioning', 'failed'] : ['pending', 'provisioning'];
+        try {
+          await transitionInstance(trx, instanceId, 'provisioning', { from });
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new ConflictError(`the name ${instance.name} is taken by another live instance`);
+          throw err;
+        }
+        return { done: false, hostId: null, ip: null };
       });
     },
 
-    async releaseHostCapacity(instanceId: string): Promise<void> {
-      await releaseHost(db, instanceId);
+    /** The API set `deleting` with the operation; a reset run of a delete that failed sets it again. */
+    async beginDelete(op: OpRef, instanceId: string): Promise<{ done: boolean; priorState: InstanceState | null }> {
+      return db.transaction(async (trx) => {
+        const { row, reopened } = await claimOperation(trx, op);
+        const instance = await lockInstance(trx, instanceId);
+        const priorState = row.prior_state as InstanceState | null;
+        if (!instance || instance.state === 'deleted') return { done: true, priorState };
+        await transitionInstance(trx, instanceId, 'deleting', { from: reopened ? [...DELETABLE_STATES, 'deleting'] : ['deleting'] });
+        return { done: false, priorState };
+      });
     },
 
-    async allocateIp(instanceId: string): Promise<Allocation> {
-      return permanentOnKnown(() => db.transaction(async (trx) => {
-        const instance = await trx('instances').where({ id: instanceId }).forUpdate().first();
-        return allocateAddress(trx, instance);
-      }));
+    /** Takes the operation for this run, for operations with nothing else to begin (a health check). */
+    async beginOperation(op: OpRef): Promise<void> {
+      await db.transaction((trx) => claimOperation(trx, op));
     },
 
-    async releaseIp(instanceId: string): Promise<void> {
-      await db.transaction((trx) => releaseAddress(trx, instanceId));
+    /** The check alone: this run still owns the operation (before a host step that needs no spec). */
+    async guard(op: OpRef): Promise<void> {
+      await inRun(db, op, async () => undefined);
     },
 
-    /** Everything the host needs, read in one place so the host never reads the database. */
-    async getInstanceSpec(instanceId: string): Promise<InstanceSpec & { hostId: string | null }> {
-      const instance = await getInstance(db, instanceId);
-      if (!instance) throw new Error(`instance ${instanceId} not found`);
-      const image = await getImage(db, instance.image_id);
-      const zone = await getZone(db, instance.zone_id);
-      if (!image || !zone) throw new Error(`instance ${instanceId} refers to a missing image or zone`);
-      return {
-        instanceId, kind: instance.kind, hostname: instance.hostname ?? instance.name, hostId: instance.host_id,
-        image: { id: image.id, kind: image.kind, location: image.location, digest: image.digest, boot: image.boot },
-        vcpus: instance.vcpus, memoryMb: instance.memory_mb, diskGb: instance.disk_gb, cpuset: instance.cpuset ?? [],
-        network: {
-          bridge: zone.bridge, ip: instance.ip ?? '', prefix: parseCidr(zone.subnet).prefix, gateway: zone.gateway, mac: instance.mac ?? '',
-        },
-      };
+    /** An action starts from its fixed states; found already where it leads (a reset run), it is done. */
+    async beginAction(op: OpRef, instanceId: string, action: Action): Promise<{ done: boolean }> {
+      return db.transaction(async (trx) => {
+        await claimOperation(trx, op);
+        const instance = await lockInstance(trx, instanceId);
+        const { from, to } = ACTIONS[action];
+        if (instance && (from as readonly InstanceState[]).includes(instance.state)) return { done: false };
+        if (instance?.state === to) return { done: true };
+        throw new StateConflictError(`instance ${instanceId} is ${instance?.state}: it cannot ${action}`);
+      });
     },
 
-    async markInstance(instanceId: string, state: InstanceState, failure: string | null = null): Promise<void> {
-      await setInstanceState(db, instanceId, state, failure);
+    /** Closes the operation of this run; a retried close changes nothing. */
+    async finishOperation(op: OpRef, outcome: Outcome): Promise<void> {
+      await finishOperation(db, op, outcome);
     },
 
-    async finishOperation(operationId: string, state: 'succeeded' | 'failed', error?: string, result?: unknown): Promise<void> {
-      await finishOperation(db, operationId, { state, error, result });
+    async recordProgress(op: OpRef, progress: unknown): Promise<void> {
+      await inRun(db, op, (trx) => recordProgress(trx, op.operationId, progress));
+    },
+
+    async placeInstance(op: OpRef, instanceId: string): Promise<Claim> {
+      await inRun(db, op, async () => undefined);
+      const claim = await claimHost(db, instanceId, ratios, hostLiveSeconds);
+      await setOperationHost(db, op.operationId, claim.hostId);
+      return claim;
+    },
+
+    async releaseHostCapacity(op: OpRef, instanceId: string): Promise<void> {
+      await inRun(db, op, (trx) => releaseHost(trx, instanceId));
+    },
+
+    async allocateIp(op: OpRef, instanceId: string): Promise<Allocation> {
+      return inRun(db, op, async (trx) => allocateAddress(trx, (await lockInstance(trx, instanceId))!));
+    },
+
+    async releaseIp(op: OpRef, instanceId: string): Promise<void> {
+      await inRun(db, op, (trx) => releaseAddress(trx, instanceId));
+    },
+
+    /** The guard before every host step: this run still owns the operation, and the spec is fresh. */
+    async instanceSpec(op: OpRef, instanceId: string, on: 'home' | 'target' = 'home', restore: Restore | null = null): Promise<HostedSpec> {
+      await inRun(db, op, async () => undefined);
+      return readSpec(db, instanceId, on, restore);
+    },
+
+    /**
+     * A compare-and-set state change (lib/instance-states.ts decides which are allowed). With
+     * `onlyIfOwned` (an operation settling after a failure), an instance found in a state the
+     * operation does not own is left alone.
+     */
+    async settleInstance(op: OpRef, instanceId: string, to: InstanceState, t: Transition & { onlyIfOwned?: boolean } = {}): Promise<'moved' | 'already' | 'left'> {
+      return inRun(db, op, async (trx) => {
+        try {
+          return await transitionInstance(trx, instanceId, to, t);
+        } catch (err) {
+          if (t.onlyIfOwned && err instanceof StateConflictError) return 'left';
+          throw err;
+        }
+      });
+    },
+
+    /**
+     * The copy on the host may not match what the database says (an action or a snapshot stopped half
+     * way and its undo could not run): the instance is repaired back to the state it is in.
+     */
+    async repairInPlace(op: OpRef, instanceId: string, failure: string): Promise<void> {
+      await inRun(db, op, async (trx) => {
+        const instance = await lockInstance(trx, instanceId);
+        if (!instance || !(SETTLED_STATES as readonly string[]).includes(instance.state)) return;
+        await transitionInstance(trx, instanceId, 'repairing', { from: [instance.state], failure, repairTo: instance.state as SettledState });
+      });
+    },
+
+    /** A deleted instance's snapshots go with it: registry manifests and store files. */
+    async deleteSnapshotsOf(op: OpRef, instanceId: string): Promise<number> {
+      await inRun(db, op, async () => undefined);
+      const snapshots = await listSnapshots(db, instanceId);
+      for (const s of snapshots) {
+        await deleteSnapshotData(s, registryClient, store);
+        await markSnapshot(db, s.id, { state: 'deleted' });
+      }
+      return snapshots.length;
+    },
+
+    /** The end of a delete, in one transaction: address and capacity back, the instance deleted. */
+    async finishDelete(op: OpRef, instanceId: string): Promise<void> {
+      await inRun(db, op, async (trx) => {
+        await releaseHoldings(trx, instanceId);
+        await transitionInstance(trx, instanceId, 'deleted', { from: ['deleting'] });
+      });
     },
   };
 }
 
-export type ControlActivities = ReturnType<typeof createControlActivities>;
+export type InstanceActivities = ReturnType<typeof createInstanceActivities>;

@@ -1,42 +1,31 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
 import type { DockerImages } from '../../drivers/docker-images';
 import type { ImageStore } from '../../images/image-store';
 import { bootFiles, unpackedBytes } from '../../host/rootfs';
 import { run } from '../../host/run';
-import { permanentOnKnown } from '../failures';
+import { PermanentDriverError } from '../../drivers/instance-driver';
+import { HostSteps } from './host-step';
 import { RegistryClient, parseReference } from '../../images/registry';
 import { pullReference } from '../../drivers/docker-options';
 
 export interface ConvertedImage { location: string; digest: string; sizeBytes: number | null; boot: Record<string, string> | null }
-export interface ImageDeps { images: DockerImages | null; imageStore: ImageStore; cacheDir: string; registry: RegistryClient }
-
-/**
- * Heartbeats on a ticker with the last progress seen, so a long step without progress events
- * (the engine committing a layer) is not taken for a dead agent, while a dead agent still is.
- */
-async function withHeartbeats<T>(fn: (progress: (bytes: number, phase: string) => void) => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  let last = { phase: 'starting', bytes: 0 };
-  const progress = (bytes: number, phase: string) => { last = { phase, bytes }; ctx.heartbeat(last); };
-  const ticker = setInterval(() => ctx.heartbeat(last), 3000);
-  try {
-    return await fn(progress);
-  } finally {
-    clearInterval(ticker);
-  }
-}
+export interface ImageDeps { hostId: string; images: DockerImages | null; imageStore: ImageStore; cacheDir: string; registry: RegistryClient }
 
 // Host side of image conversion: each a whole, repeatable step (a retry redoes it from the start).
-export function createImageActivities({ images, imageStore, cacheDir, registry }: ImageDeps) {
+export function createImageActivities({ hostId, images, imageStore, cacheDir, registry }: ImageDeps) {
+  const steps = new HostSteps(`host-${hostId}`);
+  // Heartbeats carry {phase, bytes}, so a long step without progress events (the engine committing
+  // a layer) is not taken for a dead agent, while a dead agent still is.
+  const withHeartbeats = <T>(name: string, key: string, fn: (progress: (bytes: number, phase: string) => void) => Promise<T>) =>
+    steps.run(name, key, (t) => fn((bytes, phase) => t.progress(phase, { bytes })));
   const engine = () => {
-    if (!images) throw new Error('this host has no Docker engine');
+    if (!images) throw new PermanentDriverError('this host has no Docker engine');
     return images;
   };
   return {
     async convertTgzToDocker(job: { sourceImageId: string; sourceLocation: string; sourceDigest: string | null; targetRef: string }): Promise<ConvertedImage> {
-      return permanentOnKnown(() => withHeartbeats(async (progress) => {
+      return withHeartbeats('convertTgzToDocker', `convert:${job.targetRef}`, async (progress) => {
         // Asked of the registry, not of this engine: an engine can hold a tag the registry lost.
         const done = await registry.digestOf(parseReference(job.targetRef));
         if (done) return { location: job.targetRef, digest: done, sizeBytes: null, boot: null };
@@ -50,11 +39,11 @@ export function createImageActivities({ images, imageStore, cacheDir, registry }
           : ['/bin/sh', '-c', "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"];
         const digest = await engine().importTgz(local, job.targetRef, cmd, progress);
         return { location: job.targetRef, digest, sizeBytes: null, boot: null };
-      }));
+      });
     },
 
     async convertDockerToTgz(job: { sourceRef: string; sourceDigest: string | null; targetKey: string }): Promise<ConvertedImage> {
-      return permanentOnKnown(() => withHeartbeats(async (progress) => {
+      return withHeartbeats('convertDockerToTgz', `convert:${job.targetKey}`, async (progress) => {
         // By digest: what is exported is what was registered, whatever this engine calls that tag.
         const ref = pullReference(job.sourceRef, job.sourceDigest);
         const stored = await engine().exportToStore(ref, imageStore, job.targetKey, progress);
@@ -64,7 +53,7 @@ export function createImageActivities({ images, imageStore, cacheDir, registry }
           location: stored.location, digest: stored.digest, sizeBytes: await unpackedBytes(stored.location),
           boot: boot ? { ...boot, cmdline: 'console=ttyS0' } : null,
         };
-      }));
+      });
     },
 
     /** Compensation: what a failed conversion may have left on this host or in the store. */

@@ -1,86 +1,120 @@
-import { Context } from '@temporalio/activity';
-import type { InstanceDriver, InstanceKind, InstanceSpec, SnapshotResult } from '../../drivers/instance-driver';
-import { plumb, unplumb } from '../../host/bridge-plumbing';
+import type { EngineObject, InstanceDriver, InstanceKind, InstanceSpec, SnapshotResult } from '../../drivers/instance-driver';
+import { PermanentDriverError } from '../../drivers/instance-driver';
 import { probeAddresses, type ProbeRequest } from '../../host/probe';
-import { permanentOnKnown } from '../failures';
+import type { Action, SettledState } from '../../lib/instance-states';
+import { HostSteps } from './host-step';
 
 export interface HostDeps {
   hostId: string;
   drivers: Partial<Record<InstanceKind, InstanceDriver>>;
 }
 
-// Host-side activities, served on `host-<hostId>` only: one side effect each, all idempotent.
+export interface HostInventory { hostId: string; objects: EngineObject[]; kinds: InstanceKind[] }
+type Ref = Pick<InstanceSpec, 'instanceId' | 'kind'>;
+
+// Host-side activities, served on `host-<hostId>` only: one side effect each, all idempotent, each
+// a HostSteps step (heartbeats, one attempt at a time per instance, cancellable commands).
 export function createHostActivities({ hostId, drivers }: HostDeps) {
+  const steps = new HostSteps(`host-${hostId}`);
   const driverFor = (kind: InstanceKind): InstanceDriver => {
     const driver = drivers[kind];
-    if (!driver) throw new Error(`host ${hostId} has no ${kind} driver`);
+    if (!driver) throw new PermanentDriverError(`host ${hostId} has no ${kind} driver`);
     return driver;
   };
 
+  /** The engine object made to match `want` (the state the database says it is in). */
+  async function converge(spec: InstanceSpec, want: SettledState): Promise<string[]> {
+    const driver = driverFor(spec.kind);
+    const done: string[] = [];
+    await driver.endSnapshot(spec.instanceId);
+    const now = await driver.inspect(spec.instanceId);
+    if (!now.exists) throw new PermanentDriverError(`host ${hostId} has no copy of ${spec.instanceId} to bring back`);
+    if (want === 'stopped') {
+      if (now.running || now.paused) { await driver.stop(spec.instanceId); done.push('stopped'); }
+      await driver.detachNetwork(spec.instanceId);
+      return done;
+    }
+    if (now.paused && want === 'running') { await driver.resume(spec.instanceId); done.push('resumed'); }
+    if (!now.running && !now.paused) { await driver.start(spec.instanceId); done.push('started'); }
+    await driver.attachNetwork(spec);
+    if (want === 'paused' && !(await driver.inspect(spec.instanceId)).paused) { await driver.pause(spec.instanceId); done.push('paused'); }
+    return done;
+  }
+
   return {
     async ensureImage(spec: InstanceSpec): Promise<void> {
-      await permanentOnKnown(() => driverFor(spec.kind).ensureImage(spec, (detail) => Context.current().heartbeat(detail)));
+      // Keyed by image: two instances of one template share its cache.
+      await steps.run('ensureImage', `image:${spec.image.id}`, (t) => driverFor(spec.kind).ensureImage(spec, (detail) => t.progress(detail)));
     },
 
     async createInstance(spec: InstanceSpec): Promise<void> {
-      await permanentOnKnown(() => driverFor(spec.kind).create(spec));
+      await steps.run('createInstance', spec.instanceId, () => driverFor(spec.kind).create(spec));
     },
 
     async startInstance(spec: InstanceSpec): Promise<void> {
-      await driverFor(spec.kind).start(spec.instanceId);
+      await steps.run('startInstance', spec.instanceId, () => driverFor(spec.kind).start(spec.instanceId));
     },
 
     async plumbNetwork(spec: InstanceSpec): Promise<void> {
-      if (spec.kind !== 'docker') return; // VMs get their NIC from the domain definition.
-      const status = await driverFor('docker').inspect(spec.instanceId);
-      if (!status.running || !status.pid) throw new Error(`container for ${spec.instanceId} is not running`);
-      await plumb({ instanceId: spec.instanceId, hostId, pid: status.pid, ...spec.network });
+      await steps.run('plumbNetwork', spec.instanceId, () => driverFor(spec.kind).attachNetwork(spec));
     },
 
-    /** start, stop, pause, resume, reboot; a container that (re)starts gets its plumbing again. */
-    async actOnInstance(spec: InstanceSpec, action: 'start' | 'stop' | 'pause' | 'resume' | 'reboot'): Promise<void> {
-      const driver = driverFor(spec.kind);
-      if (action === 'stop' || action === 'reboot') {
-        await driver.stop(spec.instanceId);
-        if (spec.kind === 'docker') await unplumb(spec.instanceId, hostId);
-      }
-      if (action === 'start' || action === 'reboot') await driver.start(spec.instanceId);
-      if (action === 'pause') await driver.pause(spec.instanceId);
-      if (action === 'resume') await driver.resume(spec.instanceId);
-      if (spec.kind === 'docker' && (action === 'start' || action === 'reboot' || action === 'resume')) {
-        const status = await driver.inspect(spec.instanceId);
-        if (!status.running || !status.pid) throw new Error(`container for ${spec.instanceId} is not running`);
-        await plumb({ instanceId: spec.instanceId, hostId, pid: status.pid, ...spec.network });
-      }
+    /** start, stop, pause, resume, reboot; a (re)started instance is put on its network again. */
+    async actOnInstance(spec: InstanceSpec, action: Action): Promise<void> {
+      await steps.run('actOnInstance', spec.instanceId, async () => {
+        const driver = driverFor(spec.kind);
+        if (action === 'stop' || action === 'reboot') {
+          await driver.stop(spec.instanceId);
+          await driver.detachNetwork(spec.instanceId);
+        }
+        if (action === 'start' || action === 'reboot') await driver.start(spec.instanceId);
+        if (action === 'pause') await driver.pause(spec.instanceId);
+        if (action === 'resume') await driver.resume(spec.instanceId);
+        if (action !== 'stop' && action !== 'pause') await driver.attachNetwork(spec);
+      });
     },
 
     /** Powers the instance off (a container stops, a VM is destroyed but stays defined). */
-    async stopInstance(spec: Pick<InstanceSpec, 'instanceId' | 'kind'>): Promise<void> {
-      await driverFor(spec.kind).stop(spec.instanceId);
-      if (spec.kind === 'docker') await unplumb(spec.instanceId, hostId);
+    async stopInstance(spec: Ref): Promise<void> {
+      await steps.run('stopInstance', spec.instanceId, async () => {
+        await driverFor(spec.kind).stop(spec.instanceId);
+        await driverFor(spec.kind).detachNetwork(spec.instanceId);
+      });
     },
 
-    async snapshotInstance(spec: Pick<InstanceSpec, 'instanceId' | 'kind'>, snapshotId: string): Promise<SnapshotResult> {
-      const ctx = Context.current();
-      const ticker = setInterval(() => ctx.heartbeat('snapshotting'), 3000);
-      try {
-        return await permanentOnKnown(() => driverFor(spec.kind).snapshot(spec.instanceId, snapshotId));
-      } finally {
-        clearInterval(ticker);
-      }
+    async snapshotInstance(spec: Ref, snapshotId: string): Promise<SnapshotResult> {
+      return steps.run('snapshotInstance', spec.instanceId, (t) => {
+        t.progress('snapshotting', { snapshotId });
+        return driverFor(spec.kind).snapshot(spec.instanceId, snapshotId);
+      });
     },
 
-    /** Removes the instance and its plumbing; finding nothing is success. */
-    async destroyInstance(spec: Pick<InstanceSpec, 'instanceId' | 'kind'>): Promise<void> {
-      await driverFor(spec.kind).destroy(spec.instanceId);
-      await unplumb(spec.instanceId, hostId);
+    /** Compensation of a snapshot: thaws or resumes what it froze or paused. */
+    async endSnapshot(spec: Ref): Promise<void> {
+      await steps.run('endSnapshot', spec.instanceId, () => driverFor(spec.kind).endSnapshot(spec.instanceId));
+    },
+
+    /** Removes the instance, its disk and its network; finding nothing is success. */
+    async destroyInstance(spec: Ref): Promise<void> {
+      await steps.run('destroyInstance', spec.instanceId, () => driverFor(spec.kind).destroy(spec.instanceId));
+    },
+
+    /** A repair: the copy here brought to the state the database says, without entering the guest. */
+    async convergeInstance(spec: InstanceSpec, want: SettledState): Promise<string[]> {
+      return steps.run('convergeInstance', spec.instanceId, () => converge(spec, want));
+    },
+
+    /** What the engines of this host hold that is the platform's (the reconciler's and the checker's view). */
+    async inventory(detail = false): Promise<HostInventory> {
+      const objects: EngineObject[] = [];
+      for (const driver of Object.values(drivers)) objects.push(...await driver!.inventory(detail));
+      return { hostId, objects, kinds: Object.keys(drivers) as InstanceKind[] };
     },
 
     /** Which of a zone's free addresses answer, probed from this host's zone bridge. */
     async probeAddresses(req: ProbeRequest): Promise<string[]> {
       return probeAddresses(req);
     },
-
   };
 }
 

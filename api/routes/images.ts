@@ -2,10 +2,11 @@ import { Router } from 'express';
 import crypto from 'node:crypto';
 import { asyncRoute } from '../async-route';
 import { currentUser, requireAdmin } from '../auth';
-import { validationError } from '../problem';
+import { reply, validationError } from '../problem';
 import { convertBody, registerDockerImageBody, uploadQuery } from '../schemas';
 import { startOperation, type Deps } from '../start-operation';
-import { imageView, operationView } from '../views';
+import { acceptedOperation, imageView } from '../views';
+import { convertImage } from '../../workflows';
 import { getImage, imageInUse, insertImage, locationShared, markImageDeleted, type ImageRow } from '../../db/images';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { DirImageStore } from '../../images/image-store';
@@ -105,17 +106,14 @@ export function imageRoutes(deps: Deps): Router {
     let target: ImageRow | undefined;
     const answer = await startOperation(deps, {
       userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['convert', source.id, to, name],
-      type: 'convert', workflowType: 'convertImage', workflowId: () => `image-${target!.id}-convert`,
+      type: 'convert', workflow: convertImage, workflowId: () => `image-${target!.id}-convert`,
       write: async (trx) => {
         target = await insertImage(trx, { name, kind: to, location: '', digest: null, boot: null, source_image_id: source.id, state: 'pending' });
-        return { imageId: target.id, body: (op) => ({ image: imageView(target!), operation: operationView({
-          id: op.id, type: 'convert', workflow_id: op.workflowId, state: 'running', instance_id: null, host_id: null, image_id: target!.id,
-          requested_by: user.id, error: null, progress: null, result: null, created_at: new Date(), finished_at: null,
-        }, config.temporalUiUrl, config.temporalNamespace) }) };
+        return { imageId: target.id, body: (op) => ({ image: imageView(target!), operation: acceptedOperation(config, op, 'convert', { imageId: target!.id }, user.id) }) };
       },
-      workflowArgs: ({ operationId }) => [{ operationId, sourceImageId: source.id, targetImageId: target!.id }],
+      input: ({ operationId }) => ({ operationId, sourceImageId: source.id, targetImageId: target!.id }),
     });
-    res.status(answer.status).json(answer.body);
+    reply(res, answer);
   }));
 
   return router;

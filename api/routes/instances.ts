@@ -2,22 +2,25 @@ import { Router } from 'express';
 import crypto from 'node:crypto';
 import { asyncRoute } from '../async-route';
 import { currentUser } from '../auth';
-import { actionBody, createInstanceBody, uuidParam } from '../schemas';
-import { validationError } from '../problem';
+import { actionBody, createInstanceBody, eventsQuery, uuidParam } from '../schemas';
+import { reply, validationError } from '../problem';
 import { startOperation, type Deps } from '../start-operation';
-import { instanceView, operationView } from '../views';
+import { acceptedOperation, instanceView, operationView } from '../views';
 import { getZone } from '../../db/zones';
 import { getImage } from '../../db/images';
 import { getHost } from '../../db/hosts';
-import { getInstance, insertInstance, listInstances, lockInstance, setInstanceState, type InstanceRow } from '../../db/instances';
-import { getOperation } from '../../db/operations';
+import { getInstance, insertInstance, listInstances, lockInstance, transitionInstance, type InstanceRow } from '../../db/instances';
+import { getOperation, nextSequence } from '../../db/operations';
+import { listEvents } from '../../db/reconcile';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
+import { ACTIONS, DELETABLE_STATES } from '../../lib/instance-states';
 import { inCidr } from '../../lib/net';
 import type { User } from '../../db/users';
 import { reserveQuota } from '../../db/grants';
 import { checkPlacement } from '../../db/placement';
 import { checkAddressAvailable } from '../../db/ipam';
 import { hostLiveSeconds, placementRatios } from '../../lib/config';
+import { createInstance, deleteInstance, instanceAction, repairInstance } from '../../workflows';
 
 const notFound = (id: string) => new NotFoundError(`instance ${id} not found`);
 
@@ -32,10 +35,8 @@ export async function visibleInstance(deps: Deps, user: User, id: string): Promi
 export function instanceRoutes(deps: Deps): Router {
   const { db, config } = deps;
   const router = Router();
-  const opView = (op: { id: string; workflowId: string }, type: string, instanceId: string) => operationView({
-    id: op.id, type, workflow_id: op.workflowId, state: 'running', instance_id: instanceId, host_id: null, image_id: null,
-    requested_by: null, error: null, progress: null, result: null, created_at: new Date(), finished_at: null,
-  }, config.temporalUiUrl, config.temporalNamespace);
+  const accepted = (op: { id: string; workflowId: string }, type: string, instanceId: string, user: User) =>
+    acceptedOperation(config, op, type, { instanceId }, user.id);
 
   router.post('/v1/instances', asyncRoute(async (req, res) => {
     const user = currentUser(req);
@@ -77,7 +78,7 @@ export function instanceRoutes(deps: Deps): Router {
     const instanceId = crypto.randomUUID();
     const answer = await startOperation(deps, {
       userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['create', body],
-      type: 'create', workflowType: 'createInstance', workflowId: () => `instance-${instanceId}-create`, zone: zone.id,
+      type: 'create', workflow: createInstance, workflowId: () => `instance-${instanceId}-create`, zone: zone.id,
       write: async (trx) => {
         const intent = {
           id: instanceId, name: body.name, owner_id: user.id, zone_id: zone.id, kind: body.kind, app: body.app ?? null,
@@ -89,11 +90,11 @@ export function instanceRoutes(deps: Deps): Router {
         await checkPlacement(trx, intent as InstanceRow, placementRatios(config), hostLiveSeconds(config));
         await checkAddressAvailable(trx, zone.id, body.ip ?? null);
         const row = await insertInstance(trx, intent);
-        return { instanceId, body: (op) => ({ instance: instanceView(row, image.name), operation: opView(op, 'create', instanceId) }) };
+        return { instanceId, priorState: 'pending', body: (op) => ({ instance: instanceView(row, image.name), operation: accepted(op, 'create', instanceId, user) }) };
       },
-      workflowArgs: ({ operationId }) => [{ instanceId, operationId, hostScheduleToStartSeconds: config.hostScheduleToStartSeconds }],
+      input: ({ operationId }) => ({ instanceId, operationId, hostScheduleToStartSeconds: config.hostScheduleToStartSeconds }),
     });
-    res.status(answer.status).json(answer.body);
+    reply(res, answer);
   }));
 
   router.get('/v1/instances', asyncRoute(async (req, res) => {
@@ -106,53 +107,82 @@ export function instanceRoutes(deps: Deps): Router {
     res.json(instanceView(await visibleInstance(deps, currentUser(req), req.params.id)));
   }));
 
+  /** What the reconciler and repairs found and did to the instance. */
+  router.get('/v1/instances/:id/events', asyncRoute(async (req, res) => {
+    const instance = await visibleInstance(deps, currentUser(req), req.params.id);
+    const q = eventsQuery.safeParse(req.query);
+    if (!q.success) throw validationError(q.error);
+    res.json({ items: await listEvents(db, { instanceId: instance.id, limit: q.data.limit ?? 100 }) });
+  }));
+
   router.delete('/v1/instances/:id', asyncRoute(async (req, res) => {
     const user = currentUser(req);
     const instance = await visibleInstance(deps, user, req.params.id);
     if (instance.state === 'deleted') throw notFound(instance.id);
-    let generation = 0;
+    if (instance.state === 'repairing') return reply(res, await deleteRepairing(user, instance.id, req.header('idempotency-key')));
     const answer = await startOperation(deps, {
       userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['delete', instance.id],
-      type: 'delete', workflowType: 'deleteInstance', instanceId: instance.id, zone: instance.zone_id,
+      type: 'delete', workflow: deleteInstance, instanceId: instance.id, zone: instance.zone_id,
       // The first delete is instance-<id>-delete; a retry after a failed one gets its own id.
-      workflowId: () => (generation === 0 ? `instance-${instance.id}-delete` : `instance-${instance.id}-delete-${generation + 1}`),
+      workflowId: ({ sequence }) => (sequence === 1 ? `instance-${instance.id}-delete` : `instance-${instance.id}-delete-${sequence}`),
       write: async (trx) => {
         const locked = await lockInstance(trx, instance.id);
         if (!locked || locked.state === 'deleted') throw notFound(instance.id);
-        generation = Number((await trx('operations').where({ instance_id: instance.id, type: 'delete' }).count('* as n'))[0].n);
-        await setInstanceState(trx, instance.id, 'deleting');
-        return { body: (op) => ({ instance: instanceView({ ...locked, state: 'deleting' }), operation: opView(op, 'delete', instance.id) }) };
+        if (!DELETABLE_STATES.includes(locked.state)) throw new ConflictError(`instance ${instance.id} is ${locked.state}: another operation is running`);
+        const sequence = await nextSequence(trx, { instance_id: instance.id }, 'delete');
+        await transitionInstance(trx, instance.id, 'deleting', { from: DELETABLE_STATES });
+        return { priorState: locked.state, sequence, body: (op) => ({ instance: instanceView({ ...locked, state: 'deleting' }), operation: accepted(op, 'delete', instance.id, user) }) };
       },
-      workflowArgs: ({ operationId }) => [{ instanceId: instance.id, operationId, hostScheduleToStartSeconds: config.hostScheduleToStartSeconds }],
+      input: ({ operationId }) => ({ instanceId: instance.id, operationId, hostScheduleToStartSeconds: config.hostScheduleToStartSeconds }),
     });
-    res.status(answer.status).json(answer.body);
+    reply(res, answer);
   }));
 
-  // Which state each action starts from: anything else is a 409, not a silent no-op.
-  const ACTION_FROM: Record<string, string[]> = {
-    start: ['stopped'], stop: ['running', 'paused'], pause: ['running'], resume: ['paused'], reboot: ['running'],
-  };
+  /**
+   * A repairing instance is deleted by its repair: the repair is told to end it deleted (and started,
+   * if none is running), so its address is still only freed once its copies are gone.
+   */
+  async function deleteRepairing(user: User, instanceId: string, idempotencyKey: string | undefined) {
+    const running = await db.transaction(async (trx) => {
+      await trx('instances').where({ id: instanceId, state: 'repairing' }).update({ repair_to: 'deleted' });
+      return trx('operations').where({ instance_id: instanceId, state: 'running' }).first();
+    });
+    const instance = (await getInstance(db, instanceId))!;
+    if (running) return { status: 202, body: { instance: instanceView(instance), operation: operationView(running, config.temporalUiUrl, config.temporalNamespace) } };
+    return startOperation(deps, {
+      userId: user.id, idempotencyKey, requestFingerprint: ['delete', instanceId],
+      type: 'repair', workflow: repairInstance, instanceId, zone: instance.zone_id,
+      workflowId: ({ sequence }) => `instance-${instanceId}-repair-${sequence}`,
+      write: async (trx) => {
+        const locked = await lockInstance(trx, instanceId);
+        if (locked?.state !== 'repairing') throw new ConflictError(`instance ${instanceId} is ${locked?.state}`);
+        const sequence = await nextSequence(trx, { instance_id: instanceId }, 'repair');
+        return { priorState: 'repairing', sequence, body: (op) => ({ instance: instanceView(locked), operation: accepted(op, 'repair', instanceId, user) }) };
+      },
+      input: ({ operationId }) => ({ operationId, instanceId }),
+    });
+  }
+
   router.post('/v1/instances/:id/actions', asyncRoute(async (req, res) => {
     const user = currentUser(req);
     const instance = await visibleInstance(deps, user, req.params.id);
     const parsed = actionBody.safeParse(req.body);
     if (!parsed.success) throw validationError(parsed.error);
     const { action } = parsed.data;
-    let n = 0;
     let from = instance.state;
     const answer = await startOperation(deps, {
       userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['action', instance.id, action],
-      type: action, workflowType: 'instanceAction', workflowId: () => `instance-${instance.id}-${action}-${n}`, instanceId: instance.id, zone: instance.zone_id,
+      type: action, workflow: instanceAction, workflowId: ({ sequence }) => `instance-${instance.id}-${action}-${sequence}`, instanceId: instance.id, zone: instance.zone_id,
       write: async (trx) => {
         const locked = await lockInstance(trx, instance.id);
-        if (!locked || !ACTION_FROM[action].includes(locked.state)) throw new ConflictError(`instance ${instance.id} is ${locked?.state}: it cannot ${action}`);
+        if (!locked || !(ACTIONS[action].from as readonly string[]).includes(locked.state)) throw new ConflictError(`instance ${instance.id} is ${locked?.state}: it cannot ${action}`);
         from = locked.state;
-        n = Number((await trx('operations').where({ instance_id: instance.id, type: action }).count('* as n').first())!.n) + 1;
-        return { body: (op) => ({ instance: instanceView(locked), operation: opView(op, action, instance.id) }) };
+        const sequence = await nextSequence(trx, { instance_id: instance.id }, action);
+        return { priorState: locked.state, sequence, body: (op) => ({ instance: instanceView(locked), operation: accepted(op, action, instance.id, user) }) };
       },
-      workflowArgs: ({ operationId }) => [{ operationId, instanceId: instance.id, action, from }],
+      input: ({ operationId }) => ({ operationId, instanceId: instance.id, action, from }),
     });
-    res.status(answer.status).json(answer.body);
+    reply(res, answer);
   }));
 
   router.get('/v1/operations/:id', asyncRoute(async (req, res) => {

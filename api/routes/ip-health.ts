@@ -2,9 +2,10 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { asyncRoute } from '../async-route';
 import { requireAdmin } from '../auth';
-import { validationError } from '../problem';
+import { reply, validationError } from '../problem';
 import { startOperation, type Deps } from '../start-operation';
-import { operationView } from '../views';
+import { acceptedOperation } from '../views';
+import { ipPoolHealth } from '../../workflows';
 import { listHealthRuns } from '../../db/ip-health';
 
 const runsQuery = z.object({ zone: z.string().max(63).optional(), limit: z.coerce.number().int().min(1).max(500).optional() }).strict();
@@ -16,16 +17,11 @@ export function ipHealthRoutes(deps: Deps): Router {
     const user = requireAdmin(req);
     const answer = await startOperation(deps, {
       userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['ip-health'],
-      type: 'ip-health', workflowType: 'ipPoolHealth', workflowId: (opId) => `ip-pool-health-manual-${opId}`,
-      write: async () => ({
-        body: (op) => ({ operation: operationView({
-          id: op.id, type: 'ip-health', workflow_id: op.workflowId, state: 'running', instance_id: null, host_id: null, image_id: null,
-          requested_by: user.id, error: null, progress: null, result: null, created_at: new Date(), finished_at: null,
-        }, deps.config.temporalUiUrl, deps.config.temporalNamespace) }),
-      }),
-      workflowArgs: ({ operationId }) => [{ operationId }],
+      type: 'ip-health', workflow: ipPoolHealth, workflowId: ({ operationId }) => `ip-pool-health-manual-${operationId}`,
+      write: async () => ({ body: (op) => ({ operation: acceptedOperation(deps.config, op, 'ip-health', {}, user.id) }) }),
+      input: ({ operationId }) => ({ operationId }),
     });
-    res.status(answer.status).json(answer.body);
+    reply(res, answer);
   }));
   router.get('/v1/ip-health/runs', asyncRoute(async (req, res) => {
     requireAdmin(req);

@@ -2,26 +2,23 @@ import { Router } from 'express';
 import crypto from 'node:crypto';
 import { asyncRoute } from '../async-route';
 import { currentUser, requireAdmin } from '../auth';
-import { validationError } from '../problem';
+import { reply, validationError } from '../problem';
 import { emptyBody, evacuateBody, migrateBody, uuidParam } from '../schemas';
 import { startOperation, type Deps } from '../start-operation';
-import { hostView, instanceView, operationView } from '../views';
+import { acceptedOperation, hostView, instanceView } from '../views';
 import { visibleInstance } from './instances';
 import { getSnapshot, listSnapshots, markSnapshot, snapshotView } from '../../db/snapshots';
 import { getHost, setHostState } from '../../db/hosts';
 import { lockInstance } from '../../db/instances';
-import { AppError, ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../lib/errors';
+import { nextSequence } from '../../db/operations';
+import { MOVABLE_STATES } from '../../lib/instance-states';
+import { evacuateHost, migrateInstance, snapshotInstance } from '../../workflows';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { DirImageStore } from '../../images/image-store';
 import { RegistryClient } from '../../images/registry';
 import { deleteSnapshotData } from '../../images/snapshot-data';
 
-const runningOp = (config: Deps['config'], op: { id: string; workflowId: string }, type: string, ids: { instanceId?: string; hostId?: string }, userId: string) =>
-  operationView({
-    id: op.id, type, workflow_id: op.workflowId, state: 'running', instance_id: ids.instanceId ?? null, host_id: ids.hostId ?? null,
-    image_id: null, requested_by: userId, error: null, progress: null, result: null, created_at: new Date(), finished_at: null,
-  }, config.temporalUiUrl, config.temporalNamespace);
-
-const MOVABLE = ['running', 'stopped'];
+const runningOp = acceptedOperation;
 
 // Snapshots, migrate, evacuate.
 export function migrationRoutes(deps: Deps): Router {
@@ -43,15 +40,15 @@ export function migrationRoutes(deps: Deps): Router {
     const snapshotId = crypto.randomUUID();
     const answer = await startOperation(deps, {
       userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['snapshot', instance.id],
-      type: 'snapshot', workflowType: 'snapshotInstance', workflowId: () => `snapshot-${snapshotId}`, instanceId: instance.id, zone: instance.zone_id,
+      type: 'snapshot', workflow: snapshotInstance, workflowId: () => `snapshot-${snapshotId}`, instanceId: instance.id, zone: instance.zone_id,
       write: async (trx) => {
         const locked = await lockInstance(trx, instance.id);
-        if (!locked || !MOVABLE.includes(locked.state) || !locked.host_id) throw new ConflictError(`instance ${instance.id} is ${locked?.state}: only a running or stopped instance has a snapshot`);
-        return { body: (op) => ({ snapshot: { id: snapshotId, instanceId: instance.id, state: 'pending' }, operation: runningOp(config, op, 'snapshot', { instanceId: instance.id }, user.id) }) };
+        if (!locked || !MOVABLE_STATES.includes(locked.state) || !locked.host_id) throw new ConflictError(`instance ${instance.id} is ${locked?.state}: only a running or stopped instance has a snapshot`);
+        return { priorState: locked.state, body: (op) => ({ snapshot: { id: snapshotId, instanceId: instance.id, state: 'pending' }, operation: runningOp(config, op, 'snapshot', { instanceId: instance.id }, user.id) }) };
       },
-      workflowArgs: ({ operationId }) => [{ operationId, instanceId: instance.id, snapshotId, hostScheduleToStartSeconds: config.hostScheduleToStartSeconds }],
+      input: ({ operationId }) => ({ operationId, instanceId: instance.id, snapshotId, hostScheduleToStartSeconds: config.hostScheduleToStartSeconds }),
     });
-    res.status(answer.status).json(answer.body);
+    reply(res, answer);
   }));
 
   router.delete('/v1/instances/:id/snapshots/:snapshotId', asyncRoute(async (req, res) => {
@@ -86,19 +83,18 @@ export function migrationRoutes(deps: Deps): Router {
         throw new ValidationError(`snapshot ${snapshot} is not a ready snapshot of this instance`, [{ path: 'snapshot', message: 'not a ready snapshot of this instance' }]);
       }
     }
-    let n = 0;
     const answer = await startOperation(deps, {
       userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['migrate', instance.id, body],
-      type: 'migrate', workflowType: 'migrateInstance', workflowId: () => `instance-${instance.id}-migrate-${n}`, instanceId: instance.id, zone: instance.zone_id,
+      type: 'migrate', workflow: migrateInstance, workflowId: ({ sequence }) => `instance-${instance.id}-migrate-${sequence}`, instanceId: instance.id, zone: instance.zone_id,
       write: async (trx) => {
         const locked = await lockInstance(trx, instance.id);
-        if (!locked || !MOVABLE.includes(locked.state) || !locked.host_id) throw new ConflictError(`instance ${instance.id} is ${locked?.state}: only a running or stopped instance moves`);
-        n = Number((await trx('operations').where({ instance_id: instance.id, type: 'migrate' }).count('* as n').first())!.n) + 1;
-        return { body: (op) => ({ instance: instanceView(locked), operation: runningOp(config, op, 'migrate', { instanceId: instance.id }, user.id) }) };
+        if (!locked || !MOVABLE_STATES.includes(locked.state) || !locked.host_id) throw new ConflictError(`instance ${instance.id} is ${locked?.state}: only a running or stopped instance moves`);
+        const sequence = await nextSequence(trx, { instance_id: instance.id }, 'migrate');
+        return { priorState: locked.state, sequence, body: (op) => ({ instance: instanceView(locked), operation: runningOp(config, op, 'migrate', { instanceId: instance.id }, user.id) }) };
       },
-      workflowArgs: ({ operationId }) => [{ operationId, instanceId: instance.id, snapshot, host: body.host ?? null, sourceScheduleToStartSeconds: config.sourceScheduleToStartSeconds }],
+      input: ({ operationId }) => ({ operationId, instanceId: instance.id, snapshot, host: body.host ?? null, sourceScheduleToStartSeconds: config.sourceScheduleToStartSeconds }),
     });
-    res.status(answer.status).json(answer.body);
+    reply(res, answer);
   }));
 
   router.post('/v1/hosts/:id/evacuate', asyncRoute(async (req, res) => {
@@ -107,26 +103,22 @@ export function migrationRoutes(deps: Deps): Router {
     if (!host) throw new NotFoundError(`host ${req.params.id} not found`);
     const parsed = evacuateBody.safeParse(req.body ?? {});
     if (!parsed.success) throw validationError(parsed.error);
-    let n = 0;
     const answer = await startOperation(deps, {
       userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['evacuate', host.id, parsed.data],
-      type: 'evacuate', workflowType: 'evacuateHost', workflowId: () => `host-${host.id}-evacuate-${n}`,
+      type: 'evacuate', workflow: evacuateHost, workflowId: ({ sequence }) => `host-${host.id}-evacuate-${sequence}`,
       write: async (trx) => {
         const locked = await trx('hosts').where({ id: host.id }).forUpdate().first();
         if (locked.state === 'draining') throw new ConflictError(`host ${host.id} is already being evacuated`);
-        n = Number((await trx('operations').where({ host_id: host.id, type: 'evacuate' }).count('* as n').first())!.n) + 1;
+        const sequence = await nextSequence(trx, { host_id: host.id }, 'evacuate');
         await setHostState(trx, host.id, 'draining');
-        return { hostId: host.id, body: (op) => ({ host: hostView({ ...host, state: 'draining' }), operation: runningOp(config, op, 'evacuate', { hostId: host.id }, user.id) }) };
+        return { hostId: host.id, priorState: locked.state, sequence, body: (op) => ({ host: hostView({ ...host, state: 'draining' }), operation: runningOp(config, op, 'evacuate', { hostId: host.id }, user.id) }) };
       },
-      workflowArgs: ({ operationId }) => [{
+      input: ({ operationId }) => ({
         operationId, hostId: host.id, concurrency: parsed.data.concurrency ?? config.evacuateConcurrency, requestedBy: user.id,
         sourceScheduleToStartSeconds: config.sourceScheduleToStartSeconds,
-      }],
-    }).catch((err) => {
-      if (isUniqueViolation(err)) throw new ConflictError(`host ${host.id} is already being evacuated`);
-      throw err;
+      }),
     });
-    res.status(answer.status).json(answer.body);
+    reply(res, answer);
   }));
 
   return router;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { Connection } from '@temporalio/client';
-import { createDb, migrationConfig } from '../../db/connection';
+import { createDb, migrateLatest, migrationConfig } from '../../db/connection';
 import { addPool, upsertZone } from '../../db/zones';
 import { createUser, issueToken } from '../../db/users';
 import { upsertImage } from '../../db/images';
@@ -70,7 +70,7 @@ export default async function globalSetup(): Promise<void> {
 
     // Down then up: the rollback is tested on every run, and each run starts empty.
     await db.migrate.rollback(migrationConfig, true);
-    await db.migrate.latest(migrationConfig);
+    await migrateLatest(db);
 
     if (!(await run('ip', ['-4', 'addr', 'show', 'dev', TEST_ZONE.bridge]).catch(() => '')).includes(`${TEST_ZONE.gateway}/24`)) {
       await run('ip', ['link', 'add', 'name', TEST_ZONE.bridge, 'type', 'bridge']).catch(() => undefined);

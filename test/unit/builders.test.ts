@@ -37,6 +37,7 @@ describe('bridge plumbing commands (pure builder)', () => {
     const { host, peer } = vethNames(spec.instanceId, 'test-a');
     expect(cmds.map((c) => c.join(' '))).toEqual([
       `ip link add ${host} type veth peer name ${peer}`,
+      `ip link set ${host} alias vcloud:test-a:${spec.instanceId}`,
       `ip link set ${host} master vctest0`,
       `ip link set ${host} up`,
       `ip link set ${peer} netns 4242`,

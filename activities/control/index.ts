@@ -1,0 +1,27 @@
+import type { Knex } from 'knex';
+import { createInstanceActivities, type ControlDeps } from './instance-activities';
+import { createMigrationActivities } from './migration-activities';
+import { createImageControlActivities } from './image-activities';
+import { createIpHealthActivities } from './ip-health-activities';
+import { createRepairActivities } from './repair-activities';
+import { createReconcileActivities, type ReconcileDeps } from './reconcile-activities';
+import { evaluateInvariants, type HostView } from '../../db/invariants';
+
+export interface AllControlDeps extends ControlDeps, Omit<ReconcileDeps, 'db'> { ipHealthReleaseAfter: number }
+
+/** Every activity the control worker serves; workflows call them through ../../workflows/activity-options `control`. */
+export function createControlActivities(deps: AllControlDeps) {
+  const { db } = deps;
+  return {
+    ...createInstanceActivities(deps),
+    ...createMigrationActivities(deps),
+    ...createImageControlActivities({ db, registry: deps.registry, hostLiveSeconds: deps.hostLiveSeconds }),
+    ...createIpHealthActivities({ db, hostLiveSeconds: deps.hostLiveSeconds, releaseAfter: deps.ipHealthReleaseAfter }),
+    ...createRepairActivities({ db }),
+    ...createReconcileActivities(deps),
+    async evaluateInvariants(hosts: HostView[], settled: boolean) {
+      return evaluateInvariants(db as Knex, hosts, settled);
+    },
+  };
+}
+export type ControlActivities = ReturnType<typeof createControlActivities>;

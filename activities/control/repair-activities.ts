@@ -1,0 +1,60 @@
+import type { Knex } from 'knex';
+import { lockInstance, transitionInstance } from '../../db/instances';
+import { claimOperation, type OpRef } from '../../db/operations';
+import { recordEvent } from '../../db/reconcile';
+import { StateConflictError } from '../../lib/errors';
+import type { InstanceKind } from '../../drivers/instance-driver';
+import type { InstanceState, RepairTarget } from '../../lib/instance-states';
+import { inRun, releaseHoldings } from './instance-activities';
+
+export interface RepairPlan { kind: InstanceKind; homeHostId: string | null; targetHostId: string | null; repairTo: RepairTarget }
+
+// Control side of repairs: a `repairing` instance's copies brought in line, then its state settled.
+export function createRepairActivities({ db }: { db: Knex }) {
+  const planOf = (i: { kind: InstanceKind; host_id: string | null; target_host_id: string | null; repair_to: RepairTarget | null }): RepairPlan =>
+    ({ kind: i.kind, homeHostId: i.host_id, targetHostId: i.target_host_id, repairTo: i.repair_to ?? 'failed' });
+
+  return {
+    /** A repair of an instance no longer repairing (a reset run after it ended) has nothing to do. */
+    async beginRepair(op: OpRef, instanceId: string): Promise<{ done: boolean }> {
+      return db.transaction(async (trx) => {
+        await claimOperation(trx, op);
+        const instance = await lockInstance(trx, instanceId);
+        return { done: instance?.state !== 'repairing' };
+      });
+    },
+
+    /** Read again on every attempt: a DELETE meanwhile turns the repair's end into `deleted`. */
+    async repairPlan(op: OpRef, instanceId: string): Promise<RepairPlan> {
+      return inRun(db, op, async (trx) => {
+        const instance = await lockInstance(trx, instanceId);
+        if (instance?.state !== 'repairing') throw new StateConflictError(`instance ${instanceId} is ${instance?.state}, not repairing`);
+        return planOf(instance);
+      });
+    },
+
+    /** The copy cannot be brought back (it is gone): the repair ends the instance as failed instead. */
+    async giveUpRestoring(op: OpRef, instanceId: string, why: string): Promise<void> {
+      await inRun(db, op, (trx) => trx('instances').where({ id: instanceId, state: 'repairing' }).whereNot({ repair_to: 'deleted' })
+        .update({ repair_to: 'failed', failure: why }));
+    },
+
+    /**
+     * The end, in one transaction: to failed or deleted with the address and capacity given back, or
+     * to the live state the copy was brought to. Returns null when the plan changed underneath
+     * (a DELETE asked for the end to be `deleted`): the repair goes round again.
+     */
+    async finishRepair(op: OpRef, instanceId: string, planned: RepairTarget): Promise<InstanceState | null> {
+      return inRun(db, op, async (trx) => {
+        const instance = await lockInstance(trx, instanceId);
+        if (instance?.state !== 'repairing') return instance?.state ?? null;
+        if (instance.repair_to !== planned || instance.target_host_id) return null;
+        if (planned === 'failed' || planned === 'deleted') await releaseHoldings(trx, instanceId);
+        await transitionInstance(trx, instanceId, planned, { from: ['repairing'], failure: planned === 'failed' ? instance.failure : null });
+        await recordEvent(trx, { instanceId, hostId: instance.host_id, kind: 'repaired', detail: `repaired: now ${planned}` });
+        return planned;
+      });
+    },
+  };
+}
+export type RepairActivities = ReturnType<typeof createRepairActivities>;

@@ -1,0 +1,83 @@
+import {
+  ActivityFailure, ApplicationFailure, CancellationScope, ContinueAsNew, TemporalFailure, isCancellation, workflowInfo,
+} from '@temporalio/workflow';
+import { control } from './activity-options';
+import { Saga, reasonOf } from './saga';
+import type { OpRef } from '../db/operations';
+
+/**
+ * Workflows started before the one operation lifecycle took the previous release's code (kept in
+ * ./legacy), so their recorded histories replay; every new run takes this marker and the code here.
+ */
+export const LIFECYCLE_V2 = 'lifecycle-v2';
+
+export interface Failure {
+  reason: string;
+  cancelled: boolean;
+  /** The undo that failed: it, and the undos registered before it, did not run. */
+  stuck: { step: string; reason: string } | null;
+}
+
+export interface OperationSteps<T> {
+  /** The steps. Each registers its undo on `saga` before it runs, so a step that failed half way is undone too. */
+  run(op: OpRef, saga: Saga): Promise<T>;
+  /**
+   * After the undos: what the operation owns, put in a consistent state (a stuck undo hands the
+   * instance to a repair, which holds its address and capacity until the host copy is gone).
+   */
+  settle?(op: OpRef, failure: Failure): Promise<void>;
+  /** What the operation row records as its result (the workflow's own result by default). */
+  recorded?(result: T): unknown;
+}
+
+/** A reset run can resume mid-way with results read by another run: it starts over, at most this often. */
+const MAX_RESTARTS = 3;
+
+const superseded = (err: unknown) =>
+  err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'RunSupersededError';
+
+/** Temporal failures fail the workflow; anything else thrown here would fail its task and loop for ever. */
+function asWorkflowFailure(err: unknown): TemporalFailure {
+  if (err instanceof TemporalFailure) return err;
+  return ApplicationFailure.create({ message: reasonOf(err), type: 'WorkflowError', nonRetryable: true });
+}
+
+/**
+ * The one lifecycle of an operation: whatever happens, its row ends succeeded, failed or cancelled.
+ * - Every step carries the operation and this run's id; a step that finds the row owned by another
+ *   run (a reset started this one mid-way) fails with RunSupersededError, and the steps start over
+ *   from the first, which re-reads everything the earlier run left.
+ * - On failure or cancellation the undos run in a non-cancellable scope, then `settle`, then the
+ *   row is closed; the workflow ends failed (or cancelled) with the reason.
+ * - A terminated workflow runs none of this: the reconciler notices its row still open and repairs.
+ */
+export async function runOperation<T>(operationId: string, steps: OperationSteps<T>): Promise<T> {
+  const op: OpRef = { operationId, runId: workflowInfo().runId };
+  for (let restart = 0; ; restart++) {
+    const saga = new Saga();
+    let failure: unknown;
+    try {
+      const result = await steps.run(op, saga);
+      await control.finishOperation(op, { state: 'succeeded', result: steps.recorded ? steps.recorded(result) : result });
+      return result;
+    } catch (err) {
+      if (err instanceof ContinueAsNew) throw err;
+      failure = err;
+    }
+    if (superseded(failure) && restart < MAX_RESTARTS) continue;
+    const cancelled = isCancellation(failure);
+    const reason = cancelled ? 'cancelled' : reasonOf(failure);
+    try {
+      await CancellationScope.nonCancellable(async () => {
+        const stuck = await saga.compensate();
+        await steps.settle?.(op, { reason, cancelled, stuck });
+        const error = stuck ? `${reason}; undoing "${stuck.step}" failed (${stuck.reason}): a repair holds what it guards until it is done` : reason;
+        await control.finishOperation(op, { state: cancelled ? 'cancelled' : 'failed', error });
+      });
+    } catch (err) {
+      if (superseded(err) && restart < MAX_RESTARTS) continue;
+      throw asWorkflowFailure(err);
+    }
+    throw cancelled ? failure : asWorkflowFailure(failure);
+  }
+}

@@ -1,0 +1,72 @@
+import { ParentClosePolicy, executeChild, startChild } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { control, lookAtHost, onHost } from './activity-options';
+import { repairInstance } from './repair-instance';
+import { reasonOf } from './saga';
+import type { HostPlan, OperationReview } from '../activities/control/reconcile-activities';
+
+export interface ReconcileReport {
+  operations: OperationReview;
+  hosts: (HostPlan & { destroyed: string[] } | { hostId: string; skipped: string })[];
+  repairsStarted: string[];
+  usageCorrected: { hostId: string }[];
+}
+
+/** How many hosts are looked at at once. */
+const HOST_CONCURRENCY = 8;
+
+/**
+ * The reconciler, run by the `vcloud-reconcile` Schedule and when an agent starts. No code of an
+ * operation runs when an operator terminates its workflow; this is what notices, and what keeps the
+ * inventory equal to the engines:
+ * 1. running operations whose workflow is closed are closed and what they held is repaired; ones
+ *    whose workflow was never started (the API died in between) are started;
+ * 2. each live host's engines are compared with the database (reconcileHost);
+ * 3. every repairing instance without a running operation gets a repair;
+ * 4. the hosts' used capacity is recomputed from the instances.
+ */
+export async function reconcile(): Promise<ReconcileReport> {
+  const operations = await control.reviewOperations();
+
+  const hostIds = await control.hostsToReconcile();
+  const hosts: ReconcileReport['hosts'] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < hostIds.length) {
+      const hostId = hostIds[next++];
+      try {
+        hosts.push(await executeChild(reconcileHost, { workflowId: `host-${hostId}-reconcile`, args: [hostId] }));
+      } catch (err) {
+        hosts.push({ hostId, skipped: err instanceof WorkflowExecutionAlreadyStartedError ? 'a reconcile of it is running' : reasonOf(err) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(HOST_CONCURRENCY, hostIds.length) }, worker));
+
+  const repairsStarted: string[] = [];
+  for (const r of await control.openRepairs()) {
+    try {
+      await startChild(repairInstance, { workflowId: r.workflowId, args: r.args, parentClosePolicy: ParentClosePolicy.ABANDON });
+      repairsStarted.push(r.workflowId);
+    } catch (err) {
+      // Started already (an earlier reconcile got this far); anything else, the next round retries.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+  const usageCorrected = await control.recomputeUsage();
+  return { operations, hosts, repairsStarted, usageCorrected };
+}
+
+/** One host: its inventory (skipped if its agent does not answer soon), the plan, the leftovers destroyed. */
+export async function reconcileHost(hostId: string): Promise<HostPlan & { destroyed: string[] }> {
+  const inventory = await lookAtHost(hostId).inventory(false);
+  const plan = await control.planHost(hostId, inventory);
+  const destroyed: string[] = [];
+  for (const leftover of plan.destroy) {
+    if (!(await control.confirmLeftover(hostId, leftover.instanceId))) continue;
+    await onHost(hostId).destroyInstance({ instanceId: leftover.instanceId, kind: leftover.kind });
+    await control.leftoverDestroyed(hostId, leftover);
+    destroyed.push(leftover.instanceId);
+  }
+  return { ...plan, destroyed };
+}
