@@ -1,0 +1,341 @@
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { WorkflowFailedError, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import type { Workflow } from '@temporalio/common';
+import { projectRoot } from '../../lib/config';
+import { FakeWorld, type Fault, type Inst } from '../helpers/fake-world';
+import { quietRuntime } from '../helpers/replay';
+import { VcHostId, VcInstanceId, VcOperation, VcZone } from '../../workflows/search-attributes';
+import {
+  convertImage, createInstance, deleteInstance, evacuateHost, instanceAction, migrateInstance, repairInstance, snapshotInstance,
+} from '../../workflows';
+
+// Fast workflow tests: the real workflow code on a real (local, throwaway) Temporal server, the
+// activities replaced by a model of the database and the hosts (FakeWorld). Every step of every
+// operation is made to fail, and to be cancelled while it runs; each run must end with its
+// operation closed and the world consistent.
+const TEMPORAL = path.join(projectRoot, '.tools', 'bin', 'temporal');
+const CONTROL = 'lifecycle-control';
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+const world = new FakeWorld();
+const workers: Worker[] = [];
+const running: Promise<void>[] = [];
+let n = 0;
+
+beforeAll(async () => {
+  quietRuntime();
+  env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: TEMPORAL }, searchAttributes: [VcInstanceId, VcHostId, VcZone, VcOperation] },
+  });
+  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as any });
+  const make = (taskQueue: string, activities: object, withWorkflows = false) => Worker.create({
+    connection: env.nativeConnection, taskQueue, activities, ...(withWorkflows ? { workflowBundle: bundle } : {}),
+  });
+  workers.push(await make(CONTROL, world.controlActivities(), true));
+  // Host h3 has no agent: its steps are never taken (a dead host).
+  for (const h of ['h1', 'h2']) workers.push(await make(`host-${h}`, world.hostActivities(h)));
+  for (const w of workers) running.push(w.run());
+}, 120_000);
+
+afterAll(async () => {
+  for (const w of workers) w.shutdown();
+  await Promise.all(running);
+  await env?.teardown();
+});
+
+const start = <W extends Workflow>(wf: W, input: Parameters<W>[0]): Promise<WorkflowHandle<W>> =>
+  env.client.workflow.start(wf, { taskQueue: CONTROL, workflowId: `wf-${++n}`, args: [input] } as unknown as WorkflowStartOptions<W>);
+
+async function outcome(h: WorkflowHandle): Promise<'succeeded' | 'failed' | 'cancelled'> {
+  try {
+    await h.result();
+    return 'succeeded';
+  } catch (err) {
+    if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) return 'cancelled';
+    if (err instanceof WorkflowFailedError) return 'failed';
+    throw err;
+  }
+}
+
+async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Starts the workflow; with a `block` fault, cancels it once the blocked step runs. */
+async function drive<W extends Workflow>(wf: W, input: Parameters<W>[0], subject: string, fault?: Fault) {
+  const h = await start(wf, input);
+  if (fault === 'block') {
+    await until(`a blocked step of ${subject}`, () => world.blocked.has(subject));
+    await h.cancel();
+  }
+  return outcome(h);
+}
+
+/** What must hold of an instance whatever happened: nothing held without a state that holds it, no copy without an owner. */
+function consistent(i: Inst): void {
+  const copies = world.copiesOf(i.id);
+  if (i.state === 'failed' || i.state === 'deleted') {
+    expect({ id: i.id, ip: i.ip, held: i.held, target: i.target, copies }).toEqual({ id: i.id, ip: null, held: false, target: null, copies: [] });
+  }
+  if (i.state === 'running' || i.state === 'stopped' || i.state === 'paused') {
+    expect({ target: i.target, held: i.held, copy: world.copies.get(`${i.host}:${i.id}`) }).toEqual({ target: null, held: true, copy: i.state });
+    const elsewhere = copies.filter((h) => h !== i.host && !world.stale.has(`${h}:${i.id}`));
+    expect(elsewhere).toEqual([]);
+  }
+  // Whatever still has a copy somewhere (not one recorded for destruction) holds its address.
+  if (i.ip === null && i.state !== 'repairing') expect(copies.filter((h) => !world.stale.has(`${h}:${i.id}`))).toEqual([]);
+  const owners = [...world.inst.values()].filter((o) => o.ip !== null && o.ip === i.ip);
+  expect(owners.length).toBeLessThanOrEqual(1);
+}
+
+/** Runs a repair of a repairing instance to its end, as the reconciler would. */
+async function repair(i: Inst) {
+  const op = world.addOp('repair', { instanceId: i.id }, 'repairing');
+  expect(await drive(repairInstance, { operationId: op.id, instanceId: i.id }, i.id)).toBe('succeeded');
+  consistent(i);
+}
+
+interface Case { label: string; setup: () => { subject: string; inst?: Inst; op: { id: string } } ; run: (op: string, subject: string) => Promise<'succeeded' | 'failed' | 'cancelled'>; check: (inst: Inst | undefined, out: string) => void }
+
+/** The happy path once (to count its steps), then a failure and a cancellation at each of its steps. */
+async function everyStep(c: Case) {
+  const happy = c.setup();
+  expect(await c.run(happy.op.id, happy.subject)).toBe('succeeded');
+  c.check(happy.inst, 'succeeded');
+  const steps = world.calls.get(happy.subject)!;
+  expect(steps.length).toBeGreaterThan(3);
+  const variants: { k: number; fault: Fault }[] = steps.flatMap((_s, k) => [{ k, fault: 'business' as const }, { k, fault: 'block' as const }]);
+  for (let i = 0; i < variants.length; i += 12) {
+    await Promise.all(variants.slice(i, i + 12).map(async ({ k, fault }) => {
+      const s = c.setup();
+      world.faultAt(s.subject, k, fault);
+      const out = await c.run(s.op.id, s.subject);
+      expect([steps[k], fault, out]).toEqual([steps[k], fault, fault === 'block' ? 'cancelled' : 'failed']);
+      expect(world.ops.get(s.op.id)!.state).toBe(out);
+      c.check(s.inst, out);
+    }));
+  }
+  return steps;
+}
+
+describe('every operation ends consistent, whatever step fails or is cancelled', () => {
+  test('create: failed or cancelled at any step, the instance is failed with no address, no capacity, no copy', async () => {
+    const steps = await everyStep({
+      label: 'create',
+      setup: () => { const inst = world.addInstance('pending'); return { inst, subject: inst.id, op: world.addOp('create', { instanceId: inst.id }, 'pending') }; },
+      run: (op, id) => drive(createInstance, { instanceId: id, operationId: op }, id, undefinedFault(id)),
+      check: (i, out) => {
+        expect(i!.state).toBe(out === 'succeeded' ? 'running' : 'failed');
+        consistent(i!);
+      },
+    });
+    expect(steps).toEqual(expect.arrayContaining(['placeInstance', 'allocateIp', 'host.createInstance', 'host.plumbNetwork', 'settleInstance']));
+  });
+
+  test('create: an undo that cannot destroy the copy keeps the address and capacity until a repair destroys it', async () => {
+    const inst = world.addInstance('pending');
+    const op = world.addOp('create', { instanceId: inst.id }, 'pending');
+    world.faultAt(inst.id, 'host.plumbNetwork', 'business');
+    world.faultAt(inst.id, 'host.destroyInstance', 'business');
+    expect(await drive(createInstance, { instanceId: inst.id, operationId: op.id }, inst.id)).toBe('failed');
+    expect(world.ops.get(op.id)!.error).toMatch(/undoing "destroy on the host" failed/);
+    expect(inst).toMatchObject({ state: 'repairing', repairTo: 'failed', held: true });
+    expect(inst.ip).not.toBeNull();
+    expect(world.copiesOf(inst.id)).toEqual(['h1']);
+    world.faultAt(inst.id, 'host.destroyInstance', 'infra', 0);
+    await repair(inst);
+    expect(inst.state).toBe('failed');
+  });
+
+  test('create: a control step that keeps failing retries (locally, then as an ordinary activity) and the create succeeds', async () => {
+    const inst = world.addInstance('pending');
+    const op = world.addOp('create', { instanceId: inst.id }, 'pending');
+    world.faultAt(inst.id, 'allocateIp', 'infra', 7);
+    expect(await drive(createInstance, { instanceId: inst.id, operationId: op.id }, inst.id)).toBe('succeeded');
+    expect(world.calls.get(inst.id)!.filter((c) => c === 'allocateIp').length).toBe(8);
+    consistent(inst);
+  }, 60_000);
+
+  test('create on a host whose agent is gone: failed, and the copy it may have left is a repair\'s (address held)', async () => {
+    const inst = world.addInstance('pending');
+    const op = world.addOp('create', { instanceId: inst.id }, 'pending');
+    world.faultAt(inst.id, 'placeInstance', 'infra', 0);
+    // Placement answers h1; the steps then go to a queue nobody serves.
+    const h = await start(createInstance, { instanceId: inst.id, operationId: op.id, hostScheduleToStartSeconds: 1 });
+    await until('placement', () => inst.held);
+    inst.host = 'h3';
+    expect(await outcome(h)).toBe('failed');
+    expect(inst).toMatchObject({ state: 'repairing', repairTo: 'failed', held: true });
+  });
+
+  test('delete: failed or cancelled at any step, the instance is deleted or repairing to deleted with its address held; the repair ends it', async () => {
+    await everyStep({
+      label: 'delete',
+      setup: () => {
+        const inst = world.placed('running');
+        inst.state = 'deleting';
+        return { inst, subject: inst.id, op: world.addOp('delete', { instanceId: inst.id }, 'running') };
+      },
+      run: (op, id) => drive(deleteInstance, { instanceId: id, operationId: op }, id, undefinedFault(id)),
+      check: (i, out) => {
+        if (out === 'succeeded') expect(i!.state).toBe('deleted');
+        else expect(i!).toMatchObject({ state: 'repairing', repairTo: 'deleted' });
+        consistent(i!);
+      },
+    });
+    for (const i of world.inst.values()) if (i.state === 'repairing' && i.repairTo === 'deleted') await repair(i);
+  });
+
+  test('actions: failed or cancelled at any step, the state is the one before', async () => {
+    await everyStep({
+      label: 'stop',
+      setup: () => { const inst = world.placed('running'); return { inst, subject: inst.id, op: world.addOp('stop', { instanceId: inst.id }, 'running') }; },
+      run: (op, id) => drive(instanceAction, { operationId: op, instanceId: id, action: 'stop', from: 'running' }, id, undefinedFault(id)),
+      check: (i, out) => {
+        expect(i!.state).toBe(out === 'succeeded' ? 'stopped' : 'running');
+        if (out === 'succeeded') consistent(i!);
+      },
+    });
+  });
+
+  test('snapshot: failed or cancelled at any step, the snapshot is failed, the instance thawed and as it was', async () => {
+    const snapshotOf = new Map<string, string>();
+    await everyStep({
+      label: 'snapshot',
+      setup: () => {
+        const inst = world.placed('running');
+        snapshotOf.set(inst.id, `snap-${inst.id}`);
+        return { inst, subject: inst.id, op: world.addOp('snapshot', { instanceId: inst.id }, 'running') };
+      },
+      run: (op, id) => drive(snapshotInstance, { operationId: op, instanceId: id, snapshotId: snapshotOf.get(id)! }, id, undefinedFault(id)),
+      check: (i, out) => {
+        expect(world.snapshots.get(snapshotOf.get(i!.id)!)!.state).toBe(out === 'succeeded' ? 'ready' : 'failed');
+        expect(i!.state).toBe('running');
+        expect(world.frozen.has(`h1:${i!.id}`)).toBe(false);
+        consistent(i!);
+      },
+    });
+  });
+
+  for (const prior of ['running', 'stopped'] as const) {
+    test(`migrate a ${prior} instance: failed or cancelled at any step, it is ${prior} on its source with no target claim and no copy on the target`, async () => {
+      await everyStep({
+        label: 'migrate',
+        setup: () => { const inst = world.placed(prior); return { inst, subject: inst.id, op: world.addOp('migrate', { instanceId: inst.id }, prior) }; },
+        run: (op, id) => drive(migrateInstance, { operationId: op, instanceId: id, snapshot: 'latest', sourceScheduleToStartSeconds: 5 }, id, undefinedFault(id)),
+        check: (i, out) => {
+          expect(i!).toMatchObject({ state: prior, host: out === 'succeeded' ? 'h2' : 'h1' });
+          if (out !== 'succeeded') expect(world.copiesOf(i!.id)).toEqual(['h1']);
+          consistent(i!);
+        },
+      });
+    });
+  }
+
+  test('migrate with nowhere to go (one host in the zone): fails at once and the stopped instance stays stopped', async () => {
+    const inst = world.placed('stopped');
+    const op = world.addOp('migrate', { instanceId: inst.id }, 'stopped');
+    world.hostState.set('h2', 'disabled');
+    try {
+      expect(await drive(migrateInstance, { operationId: op.id, instanceId: inst.id, snapshot: 'latest' }, inst.id)).toBe('failed');
+    } finally {
+      world.hostState.set('h2', 'enabled');
+    }
+    expect(world.ops.get(op.id)!.error).toMatch(/no host in the zone/);
+    expect(world.copies.get(`h1:${inst.id}`)).toBe('stopped');
+    expect(inst.state).toBe('stopped');
+    expect(world.calls.get(inst.id)).not.toContain('host.stopInstance');
+  });
+
+  test('migrate: a target copy that cannot be destroyed leaves the instance repairing, the source stopped; the repair restores it', async () => {
+    const inst = world.placed('running');
+    const op = world.addOp('migrate', { instanceId: inst.id }, 'running');
+    world.faultAt(inst.id, 'host.plumbNetwork', 'business');
+    world.faultAt(inst.id, 'host.destroyInstance', 'business');
+    expect(await drive(migrateInstance, { operationId: op.id, instanceId: inst.id, snapshot: 'none' }, inst.id)).toBe('failed');
+    expect(inst).toMatchObject({ state: 'repairing', repairTo: 'running', target: 'h2', targetHeld: true });
+    expect(world.copies.get(`h1:${inst.id}`)).toBe('stopped');
+    world.faultAt(inst.id, 'host.destroyInstance', 'infra', 0);
+    await repair(inst);
+    expect(inst).toMatchObject({ state: 'running', host: 'h1', target: null });
+    expect(world.copiesOf(inst.id)).toEqual(['h1']);
+  });
+
+  test('evacuate: cancelled while a move runs, that move is undone and the host is enabled again; done, it is disabled and an instance deleted meanwhile is skipped', async () => {
+    const host = 'h1';
+    const a = world.placed('running', host);
+    const b = world.placed('stopped', host);
+    world.hostState.set('h1', 'draining');
+    const op = world.addOp('evacuate', { hostId: host }, 'enabled');
+    world.faultAt(a.id, 'host.createInstance', 'block');
+    const h = await start(evacuateHost, { operationId: op.id, hostId: host, concurrency: 1, requestedBy: null });
+    await until('the first move to block', () => world.blocked.has(a.id));
+    await h.cancel();
+    expect(await outcome(h)).toBe('cancelled');
+    expect(world.hostState.get('h1')).toBe('enabled');
+    expect(a).toMatchObject({ state: 'running', host: 'h1', target: null });
+    expect(b).toMatchObject({ state: 'stopped', host: 'h1' });
+
+    world.hostState.set('h1', 'draining');
+    const again = world.addOp('evacuate', { hostId: host }, 'enabled');
+    world.faultAt(b.id, 'beginMigrate', 'business');
+    b.state = 'deleted';
+    const progress = await (await start(evacuateHost, { operationId: again.id, hostId: host, concurrency: 2, requestedBy: null })).result();
+    expect(progress).toMatchObject({ total: 1, done: 1, failed: 0 });
+    expect(world.hostState.get('h1')).toBe('disabled');
+    expect(a).toMatchObject({ state: 'running', host: 'h2' });
+    world.hostState.set('h1', 'enabled');
+  });
+
+  test('convert: failed or cancelled at any step, the target image is failed', async () => {
+    await everyStep({
+      label: 'convert',
+      setup: () => {
+        const image = `img-${++n}`;
+        world.images.set(image, 'pending');
+        return { subject: image, op: world.addOp('convert', { imageId: image }) };
+      },
+      run: (op, image) => drive(convertImage, { operationId: op, sourceImageId: 'src', targetImageId: image }, image, undefinedFault(image)),
+      check: () => undefined,
+    });
+    for (const [image, state] of world.images) expect([image, state]).toEqual([image, expect.stringMatching(/^(ready|failed)$/)]);
+  });
+
+  test('reset of a failed create to a point mid-way (the Temporal UI\'s retry): the new run starts over and ends running with one address', async () => {
+    const inst = world.addInstance('pending');
+    const op = world.addOp('create', { instanceId: inst.id }, 'pending');
+    const failAt = 9;
+    world.faultAt(inst.id, failAt, 'business');
+    const h = await start(createInstance, { instanceId: inst.id, operationId: op.id });
+    expect(await outcome(h)).toBe('failed');
+    expect(world.calls.get(inst.id)![failAt]).toBe('host.plumbNetwork');
+    expect(inst).toMatchObject({ state: 'failed', ip: null, held: false });
+    const history = await h.fetchHistory();
+    const events = history.events!;
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'createInstance')!;
+    const afterCreate = events.find((e) => Number(e.eventId) > Number(scheduled.eventId) && e.workflowTaskCompletedEventAttributes)!;
+    const { runId } = await env.client.workflowService.resetWorkflowExecution({
+      namespace: 'default', workflowExecution: { workflowId: h.workflowId }, reason: 'retry from the UI',
+      workflowTaskFinishEventId: afterCreate.eventId, requestId: `reset-${inst.id}`,
+    });
+    const reset = env.client.workflow.getHandle(h.workflowId, runId!);
+    expect(await outcome(reset)).toBe('succeeded');
+    expect(world.ops.get(op.id)).toMatchObject({ state: 'succeeded', runId });
+    expect(inst.state).toBe('running');
+    expect(inst.ip).not.toBeNull();
+    consistent(inst);
+  });
+});
+
+/** Faults are planned per subject before the run; `drive` only needs to know whether to cancel. */
+function undefinedFault(subject: string): Fault | undefined {
+  return world.plannedBlock(subject) ? 'block' : undefined;
+}
