@@ -5,11 +5,25 @@ import type { ControlActivities } from '../activities/control';
 import type { HostActivities } from '../activities/host/instance-activities';
 import type { ImageActivities } from '../activities/host/image-activities';
 
+/**
+ * The application failure an activity ended with: wrapped in an ActivityFailure for an ordinary
+ * activity, as it is for a local one.
+ */
+export function applicationFailureOf(err: unknown): ApplicationFailure | null {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause;
+  return null;
+}
+
+/** The type an activity's failure carries (its error's class name), if any. */
+export const failureType = (err: unknown): string | undefined => applicationFailureOf(err)?.type ?? undefined;
+
 /** A failure a retry can fix: an activity that ran out of attempts or time on an infrastructure error. */
 export function isInfrastructureFailure(err: unknown): boolean {
-  if (!(err instanceof ActivityFailure) || isCancellation(err)) return false;
-  const cause = err.cause;
-  return !(cause instanceof ApplicationFailure && (cause.nonRetryable || BUSINESS_ERROR_TYPES.includes(cause.type ?? '')));
+  if (isCancellation(err)) return false;
+  const failure = applicationFailureOf(err);
+  if (!failure) return err instanceof ActivityFailure; // a timeout: the host or the worker did not answer
+  return !failure.nonRetryable && !BUSINESS_ERROR_TYPES.includes(failure.type ?? '');
 }
 
 // Control steps are short database transactions on the worker that runs the workflow, so they

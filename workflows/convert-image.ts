@@ -10,8 +10,8 @@ export async function convertImage(input: ConvertImageInput): Promise<{ imageId:
   if (!patched(LIFECYCLE_V2)) return legacyConvertImage(input);
   const { sourceImageId, targetImageId } = input;
   return runOperation(input.operationId, {
-    async run(op, saga) {
-      await control.beginConvert(op, targetImageId);
+    async run(op, saga, { reopened }) {
+      await control.beginConvert(op, targetImageId, reopened);
       const job = await control.planConversion(op, sourceImageId, targetImageId);
       const host = convertOn(job.hostId);
       saga.add('discard the output', () => host.discardConvertOutput({ to: job.to, targetRef: job.targetRef, targetKey: job.targetKey }));
@@ -20,6 +20,7 @@ export async function convertImage(input: ConvertImageInput): Promise<{ imageId:
         ? await host.convertTgzToDocker({ sourceImageId, sourceLocation: job.sourceLocation, sourceDigest: job.sourceDigest, targetRef: job.targetRef })
         : await host.convertDockerToTgz({ sourceRef: job.sourceLocation, sourceDigest: job.sourceDigest, targetKey: job.targetKey });
       await control.markImageReady(op, targetImageId, out);
+      saga.clear();
       return { imageId: targetImageId };
     },
     async settle(op, f) {

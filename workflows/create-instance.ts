@@ -17,8 +17,8 @@ export async function createInstance(input: InstanceOperationInput): Promise<{ h
   if (!patched(LIFECYCLE_V2)) return legacyCreateInstance(input);
   const { instanceId } = input;
   return runOperation(input.operationId, {
-    async run(op, saga) {
-      const begun = await control.beginCreate(op, instanceId);
+    async run(op, saga, { reopened }) {
+      const begun = await control.beginCreate(op, instanceId, reopened);
       if (begun.done) return { hostId: begun.hostId!, ip: begun.ip! };
 
       saga.add('release the host capacity', () => control.releaseHostCapacity(op, instanceId));
@@ -34,6 +34,8 @@ export async function createInstance(input: InstanceOperationInput): Promise<{ h
       for (const step of HOST_STEPS) await host[step](await control.instanceSpec(op, instanceId));
 
       await control.settleInstance(op, instanceId, 'running', { from: ['provisioning'] });
+      // Running: nothing may be undone any more.
+      saga.clear();
       return { hostId: claim.hostId, ip: allocation.ip };
     },
     async settle(op, f) {

@@ -13,8 +13,8 @@ export async function deleteInstance(input: InstanceOperationInput): Promise<voi
   if (!patched(LIFECYCLE_V2)) return legacyDeleteInstance(input);
   const { instanceId } = input;
   return runOperation(input.operationId, {
-    async run(op) {
-      const begun = await control.beginDelete(op, instanceId);
+    async run(op, _saga, { reopened }) {
+      const begun = await control.beginDelete(op, instanceId, reopened);
       if (begun.done) return;
       const spec = await control.instanceSpec(op, instanceId);
       // A failed instance's undo already destroyed its copy; the reconciler removes any leftover.

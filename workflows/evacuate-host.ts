@@ -21,8 +21,8 @@ export async function evacuateHost(input: EvacuateInput): Promise<EvacuationProg
   const { hostId } = input;
   let prior: 'enabled' | 'disabled' | 'down' = 'enabled';
   return runOperation(input.operationId, {
-    async run(op) {
-      prior = (await control.beginEvacuate(op, hostId)).priorState;
+    async run(op, _saga, { reopened }) {
+      prior = (await control.beginEvacuate(op, hostId, reopened)).priorState;
       const alive = await control.hostAlive(hostId);
       const ids = await control.instancesOnHost(op, hostId);
       const progress: Required<EvacuationProgress> = { total: ids.length, done: 0, failed: 0, skipped: 0, remaining: ids.length, failures: [] };

@@ -17,10 +17,7 @@ export async function ipPoolHealth(input: IpPoolHealthInput = {}): Promise<ZoneF
   if (!patched(LIFECYCLE_V2)) return legacyIpPoolHealth(input);
   if (!input.operationId) return check();
   return runOperation(input.operationId, {
-    async run(op) {
-      await control.beginOperation(op);
-      return check();
-    },
+    run: () => check(),
     recorded: (zones) => ({ zones }),
   });
 }

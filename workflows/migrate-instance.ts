@@ -1,4 +1,4 @@
-import { ActivityFailure, TimeoutFailure, patched, proxyActivities, uuid4 } from '@temporalio/workflow';
+import { ActivityFailure, TimeoutFailure, isCancellation, patched, proxyActivities, uuid4 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import { control, onHost } from './activity-options';
 import { LIFECYCLE_V2, runOperation } from './operation';
@@ -113,8 +113,9 @@ export async function migrateInstance(input: MigrateInput): Promise<MigrateResul
           await control.guard(op);
           await source.destroyInstance({ instanceId, kind: begun.kind });
           await control.clearStaleCopy(op, instanceId, begun.sourceHostId);
-        } catch {
+        } catch (err) {
           // The copy stays recorded: the reconciler, or the source's agent when it starts, destroys it.
+          if (isCancellation(err)) throw err;
         }
       }
       return { hostId: claim.hostId, snapshotId: restore?.snapshotId ?? null, sourceAlive };

@@ -1,7 +1,5 @@
-import {
-  ActivityFailure, ApplicationFailure, CancellationScope, ContinueAsNew, TemporalFailure, isCancellation, workflowInfo,
-} from '@temporalio/workflow';
-import { control } from './activity-options';
+import { ApplicationFailure, CancellationScope, ContinueAsNew, TemporalFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { control, failureType } from './activity-options';
 import { Saga, reasonOf } from './saga';
 import type { OpRef } from '../db/operations';
 
@@ -19,8 +17,11 @@ export interface Failure {
 }
 
 export interface OperationSteps<T> {
-  /** The steps. Each registers its undo on `saga` before it runs, so a step that failed half way is undone too. */
-  run(op: OpRef, saga: Saga): Promise<T>;
+  /**
+   * The steps. Each registers its undo on `saga` before it runs, so a step that failed half way is
+   * undone too. `reopened`: this run took over a finished operation (a reset of it: a retry).
+   */
+  run(op: OpRef, saga: Saga, claimed: { reopened: boolean }): Promise<T>;
   /**
    * After the undos: what the operation owns, put in a consistent state (a stuck undo hands the
    * instance to a repair, which holds its address and capacity until the host copy is gone).
@@ -33,8 +34,7 @@ export interface OperationSteps<T> {
 /** A reset run can resume mid-way with results read by another run: it starts over, at most this often. */
 const MAX_RESTARTS = 3;
 
-const superseded = (err: unknown) =>
-  err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'RunSupersededError';
+const superseded = (err: unknown) => failureType(err) === 'RunSupersededError';
 
 /** Temporal failures fail the workflow; anything else thrown here would fail its task and loop for ever. */
 function asWorkflowFailure(err: unknown): TemporalFailure {
@@ -44,9 +44,10 @@ function asWorkflowFailure(err: unknown): TemporalFailure {
 
 /**
  * The one lifecycle of an operation: whatever happens, its row ends succeeded, failed or cancelled.
- * - Every step carries the operation and this run's id; a step that finds the row owned by another
- *   run (a reset started this one mid-way) fails with RunSupersededError, and the steps start over
- *   from the first, which re-reads everything the earlier run left.
+ * - The run takes the row first. Every step carries the operation and this run's id; a step that
+ *   finds the row owned by another run (a reset started this one mid-way) fails with
+ *   RunSupersededError, and the run takes the row again and starts the steps over from the first,
+ *   which re-reads everything the earlier run left.
  * - On failure or cancellation the undos run in a non-cancellable scope, then `settle`, then the
  *   row is closed; the workflow ends failed (or cancelled) with the reason.
  * - A terminated workflow runs none of this: the reconciler notices its row still open and repairs.
@@ -54,10 +55,18 @@ function asWorkflowFailure(err: unknown): TemporalFailure {
 export async function runOperation<T>(operationId: string, steps: OperationSteps<T>): Promise<T> {
   const op: OpRef = { operationId, runId: workflowInfo().runId };
   for (let restart = 0; ; restart++) {
+    // Taking the row comes first and on its own: a run that cannot take it (a reset while another
+    // operation runs on the instance) owns nothing to close or undo.
+    let claimed: { reopened: boolean };
+    try {
+      claimed = await control.beginOperation(op);
+    } catch (err) {
+      throw asWorkflowFailure(err);
+    }
     const saga = new Saga();
     let failure: unknown;
     try {
-      const result = await steps.run(op, saga);
+      const result = await steps.run(op, saga, claimed);
       await control.finishOperation(op, { state: 'succeeded', result: steps.recorded ? steps.recorded(result) : result });
       return result;
     } catch (err) {

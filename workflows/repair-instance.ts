@@ -1,5 +1,5 @@
-import { ActivityFailure, ApplicationFailure, continueAsNew, sleep } from '@temporalio/workflow';
-import { control, isInfrastructureFailure, onHost } from './activity-options';
+import { continueAsNew, sleep } from '@temporalio/workflow';
+import { control, failureType, isInfrastructureFailure, onHost } from './activity-options';
 import { runOperation } from './operation';
 import { reasonOf } from './saga';
 
@@ -10,8 +10,7 @@ export const repairBackoffSeconds = (attempt: number): number => Math.min(300, 2
 /** A long wait on a dead host starts a fresh history now and then. */
 const ATTEMPTS_PER_RUN = 100;
 
-const copyIsGone = (err: unknown) =>
-  err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'PermanentDriverError';
+const copyIsGone = (err: unknown) => failureType(err) === 'PermanentDriverError';
 
 /**
  * A `repairing` instance brought in line, however long its host takes to answer: a migration's

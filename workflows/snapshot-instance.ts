@@ -22,6 +22,7 @@ export async function snapshotInstance(input: SnapshotInput): Promise<{ snapshot
       saga.add('thaw the instance', async () => host.endSnapshot(await control.instanceSpec(op, instanceId)));
       const made = await host.snapshotInstance(spec, snapshotId);
       await control.markSnapshotReady(op, snapshotId, made.location, made.digest);
+      saga.clear();
       return { snapshotId, consistency: made.consistency };
     },
     async settle(op, f) {

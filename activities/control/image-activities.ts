@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { getImage, markImageFailed, markImageReady } from '../../db/images';
 import { pickLiveHost } from '../../db/hosts';
-import { claimOperation, type OpRef } from '../../db/operations';
+import type { OpRef } from '../../db/operations';
 import { RegistryClient, parseReference } from '../../images/registry';
 import { CapacityError, StateConflictError } from '../../lib/errors';
 import { inRun } from './instance-activities';
@@ -16,9 +16,8 @@ export interface ConvertJob {
 export function createImageControlActivities({ db, registry, hostLiveSeconds }: ImageControlDeps) {
   return {
     /** The target image is pending (a reset run of a failed conversion makes it pending again). */
-    async beginConvert(op: OpRef, targetImageId: string): Promise<void> {
-      await db.transaction(async (trx) => {
-        const { reopened } = await claimOperation(trx, op);
+    async beginConvert(op: OpRef, targetImageId: string, reopened: boolean): Promise<void> {
+      await inRun(db, op, async (trx) => {
         const target = await trx('images').where({ id: targetImageId }).forUpdate().first();
         if (target?.state === 'failed' && reopened) await trx('images').where({ id: targetImageId }).update({ state: 'pending', failure: null });
         else if (target?.state !== 'pending' && target?.state !== 'ready') throw new StateConflictError(`image ${targetImageId} is ${target?.state ?? 'gone'}`);

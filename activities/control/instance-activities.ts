@@ -3,7 +3,7 @@ import { claimHost, releaseHost, type Claim } from '../../db/placement';
 import { allocateAddress, releaseAddress, type Allocation } from '../../db/ipam';
 import { getInstance, lockInstance, transitionInstance, type Transition } from '../../db/instances';
 import {
-  assertRun, claimOperation, finishOperation, recordProgress, setOperationHost, type OpRef, type Outcome,
+  assertRun, claimOperation, finishOperation, getOperation, recordProgress, setOperationHost, type OpRef, type Outcome,
 } from '../../db/operations';
 import { getImage } from '../../db/images';
 import { getZone } from '../../db/zones';
@@ -75,9 +75,8 @@ export function createInstanceActivities({ db, ratios, hostLiveSeconds, registry
      * Takes the operation for this run and the instance into `provisioning`. A reset run of a create
      * that failed provisions again (its quota checked anew); one that already succeeded is done.
      */
-    async beginCreate(op: OpRef, instanceId: string): Promise<{ done: boolean; hostId: string | null; ip: string | null }> {
-      return db.transaction(async (trx) => {
-        const { reopened } = await claimOperation(trx, op);
+    async beginCreate(op: OpRef, instanceId: string, reopened: boolean): Promise<{ done: boolean; hostId: string | null; ip: string | null }> {
+      return inRun(db, op, async (trx) => {
         const instance = await lockInstance(trx, instanceId);
         if (!instance) throw new StateConflictError(`instance ${instanceId} does not exist`);
         if (instance.state === 'running') return { done: true, hostId: instance.host_id, ip: instance.ip };
@@ -97,20 +96,21 @@ export function createInstanceActivities({ db, ratios, hostLiveSeconds, registry
     },
 
     /** The API set `deleting` with the operation; a reset run of a delete that failed sets it again. */
-    async beginDelete(op: OpRef, instanceId: string): Promise<{ done: boolean; priorState: InstanceState | null }> {
-      return db.transaction(async (trx) => {
-        const { row, reopened } = await claimOperation(trx, op);
+    async beginDelete(op: OpRef, instanceId: string, reopened: boolean): Promise<{ done: boolean; priorState: InstanceState | null }> {
+      return inRun(db, op, async (trx) => {
+        const row = await getOperation(trx, op.operationId);
         const instance = await lockInstance(trx, instanceId);
-        const priorState = row.prior_state as InstanceState | null;
+        const priorState = (row?.prior_state ?? null) as InstanceState | null;
         if (!instance || instance.state === 'deleted') return { done: true, priorState };
         await transitionInstance(trx, instanceId, 'deleting', { from: reopened ? [...DELETABLE_STATES, 'deleting'] : ['deleting'] });
         return { done: false, priorState };
       });
     },
 
-    /** Takes the operation for this run, for operations with nothing else to begin (a health check). */
-    async beginOperation(op: OpRef): Promise<void> {
-      await db.transaction((trx) => claimOperation(trx, op));
+    /** This run takes the operation (the first step of every run; see workflows/operation.ts). */
+    async beginOperation(op: OpRef): Promise<{ reopened: boolean }> {
+      const { reopened } = await db.transaction((trx) => claimOperation(trx, op));
+      return { reopened };
     },
 
     /** The check alone: this run still owns the operation (before a host step that needs no spec). */
@@ -120,8 +120,7 @@ export function createInstanceActivities({ db, ratios, hostLiveSeconds, registry
 
     /** An action starts from its fixed states; found already where it leads (a reset run), it is done. */
     async beginAction(op: OpRef, instanceId: string, action: Action): Promise<{ done: boolean }> {
-      return db.transaction(async (trx) => {
-        await claimOperation(trx, op);
+      return inRun(db, op, async (trx) => {
         const instance = await lockInstance(trx, instanceId);
         const { from, to } = ACTIONS[action];
         if (instance && (from as readonly InstanceState[]).includes(instance.state)) return { done: false };

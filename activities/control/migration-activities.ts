@@ -4,7 +4,7 @@ import { getInstance, lockInstance, transitionInstance } from '../../db/instance
 import {
   clearStaleCopy, getSnapshot, insertSnapshot, latestReadySnapshot, markSnapshot, recordStaleCopy,
 } from '../../db/snapshots';
-import { claimOperation, insertOperation, nextSequence, type OpRef } from '../../db/operations';
+import { getOperation, insertOperation, nextSequence, type OpRef } from '../../db/operations';
 import { liveSince } from '../../db/host-liveness';
 import { ConflictError, StateConflictError } from '../../lib/errors';
 import { MOVABLE_STATES, type InstanceState } from '../../lib/instance-states';
@@ -30,8 +30,8 @@ export function createMigrationActivities(deps: ControlDeps) {
   return {
     /** The instance into `migrating`, its prior state kept on the operation (a retry or reset reads it back). */
     async beginMigrate(op: OpRef, instanceId: string): Promise<{ sourceHostId: string | null; kind: 'docker' | 'kvm'; priorState: InstanceState; committed: boolean }> {
-      return db.transaction(async (trx) => {
-        const { row } = await claimOperation(trx, op);
+      return inRun(db, op, async (trx) => {
+        const row = (await getOperation(trx, op.operationId))!;
         const instance = (await lockInstance(trx, instanceId))!;
         const prior = (row.prior_state ?? instance.state) as InstanceState;
         if (!MOVABLE_STATES.includes(prior)) throw new StateConflictError(`instance ${instanceId} was ${prior}: only a running or stopped instance moves`);
@@ -56,8 +56,7 @@ export function createMigrationActivities(deps: ControlDeps) {
 
     /** Snapshot rows: one per snapshot id; a reset run of a failed snapshot makes it pending again. */
     async beginSnapshot(op: OpRef, instanceId: string, snapshotId: string): Promise<void> {
-      await db.transaction(async (trx) => {
-        await claimOperation(trx, op);
+      await inRun(db, op, async (trx) => {
         const instance = await lockInstance(trx, instanceId);
         if (!instance || !MOVABLE_STATES.includes(instance.state) || !instance.host_id) {
           throw new StateConflictError(`instance ${instanceId} is ${instance?.state}: only a running or stopped instance has a snapshot`);
@@ -126,9 +125,9 @@ export function createMigrationActivities(deps: ControlDeps) {
     },
 
     /** The host is draining (the API set it with the operation; a reset run sets it again). */
-    async beginEvacuate(op: OpRef, hostId: string): Promise<{ priorState: 'enabled' | 'disabled' | 'down' }> {
-      return db.transaction(async (trx) => {
-        const { row, reopened } = await claimOperation(trx, op);
+    async beginEvacuate(op: OpRef, hostId: string, reopened: boolean): Promise<{ priorState: 'enabled' | 'disabled' | 'down' }> {
+      return inRun(db, op, async (trx) => {
+        const row = (await getOperation(trx, op.operationId))!;
         const host = await trx('hosts').where({ id: hostId }).forUpdate().first();
         if (host.state !== 'draining') {
           if (!reopened) throw new StateConflictError(`host ${hostId} is ${host.state}, not draining`);

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { lockInstance, transitionInstance } from '../../db/instances';
-import { claimOperation, type OpRef } from '../../db/operations';
+import type { OpRef } from '../../db/operations';
 import { recordEvent } from '../../db/reconcile';
 import { StateConflictError } from '../../lib/errors';
 import type { InstanceKind } from '../../drivers/instance-driver';
@@ -17,8 +17,7 @@ export function createRepairActivities({ db }: { db: Knex }) {
   return {
     /** A repair of an instance no longer repairing (a reset run after it ended) has nothing to do. */
     async beginRepair(op: OpRef, instanceId: string): Promise<{ done: boolean }> {
-      return db.transaction(async (trx) => {
-        await claimOperation(trx, op);
+      return inRun(db, op, async (trx) => {
         const instance = await lockInstance(trx, instanceId);
         return { done: instance?.state !== 'repairing' };
       });

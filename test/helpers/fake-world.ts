@@ -32,7 +32,7 @@ export class FakeWorld {
   frozen = new Set<string>();
   snapshots = new Map<string, { instanceId: string; state: string }>();
   stale = new Set<string>();
-  hostState = new Map<string, string>([['h1', 'enabled'], ['h2', 'enabled']]);
+  hostState = new Map<string, string>([['h1', 'enabled'], ['h2', 'enabled'], ['h4', 'enabled']]);
   images = new Map<string, string>();
   /** Calls concerning each instance (or image), in order. */
   calls = new Map<string, string[]>();
@@ -61,9 +61,14 @@ export class FakeWorld {
     return i;
   }
   /** The k-th call concerning `subject` (0-based), or every call of the activity named `at`, gets `fault`. */
-  faultAt(subject: string, at: number | string, fault: Fault, times = 2): void {
+  faultAt(subject: string, at: number | string, fault: Fault, times = fault === 'infra' ? 2 : Infinity): void {
     this.faults.set(subject, [...(this.faults.get(subject) ?? []), { at, fault, left: times }]);
   }
+  clearFaults(subject: string): void {
+    this.faults.delete(subject);
+  }
+  /** Where placement puts an instance (h1 unless told). */
+  placeOn = new Map<string, string>();
   plannedBlock(subject: string): boolean {
     return (this.faults.get(subject) ?? []).some((f) => f.fault === 'block');
   }
@@ -94,15 +99,14 @@ export class FakeWorld {
         const list = this.calls.get(subject) ?? [];
         list.push(`${prefix}${name}`);
         this.calls.set(subject, list);
-        const f = (this.faults.get(subject) ?? []).find((x) => x.at === list.length - 1 || x.at === `${prefix}${name}`);
+        const f = (this.faults.get(subject) ?? []).find((x) => x.left > 0 && (x.at === list.length - 1 || x.at === `${prefix}${name}`));
         if (f) {
+          f.left--;
           if (f.fault === 'business') throw (prefix ? new PermanentDriverError(`${name} refused`) : new CapacityError(`${name} refused`));
-          if (f.fault === 'infra' && f.left > 0) {
-            f.left--;
-            if (typeof f.at === 'number') f.at++; // the retry is the next call
+          if (f.fault === 'infra') {
+            if (typeof f.at === 'number') f.at++; // its retry is the next call
             throw new Error(`${name}: connection refused`);
           }
-          if (f.fault === 'infra') return fn(...args);
           this.blocked.set(subject, `${prefix}${name}`);
           const ctx = Context.current();
           for (;;) {
@@ -149,13 +153,13 @@ export class FakeWorld {
   controlActivities() {
     const w = this; // eslint-disable-line @typescript-eslint/no-this-alias -- the activities are plain functions over this world
     return this.wrap('', {
-      async beginCreate(op: OpRef, id: string) {
-        const { reopened } = w.claim(op); const i = w.must(id);
+      async beginCreate(op: OpRef, id: string, reopened: boolean) {
+        w.assertRun(op); const i = w.must(id);
         if (i.state === 'running') return { done: true, hostId: i.host, ip: i.ip };
         w.move(i, 'provisioning', reopened ? ['pending', 'provisioning', 'failed'] : ['pending', 'provisioning']);
         return { done: false, hostId: null, ip: null };
       },
-      async placeInstance(op: OpRef, id: string) { w.assertRun(op); const i = w.must(id); if (!i.held) { i.host = 'h1'; i.held = true; } return { hostId: i.host!, cpuset: [0] }; },
+      async placeInstance(op: OpRef, id: string) { w.assertRun(op); const i = w.must(id); if (!i.held) { i.host = w.placeOn.get(id) ?? 'h1'; i.held = true; } return { hostId: i.host!, cpuset: [0] }; },
       async releaseHostCapacity(op: OpRef, id: string) { w.assertRun(op); w.must(id).held = false; },
       async allocateIp(op: OpRef, id: string) { w.assertRun(op); const i = w.must(id); i.ip ??= `10.0.0.${w.nextIp++}`; return { ip: i.ip, mac: '', hostname: id }; },
       async releaseIp(op: OpRef, id: string) { w.assertRun(op); w.must(id).ip = null; },
@@ -175,9 +179,9 @@ export class FakeWorld {
         if (o.state === 'running') Object.assign(o, { state: outcome.state, error: outcome.error, result: outcome.result });
       },
       async recordProgress(op: OpRef) { w.assertRun(op); },
-      async beginOperation(op: OpRef) { w.claim(op); },
-      async beginDelete(op: OpRef, id: string) {
-        const { o, reopened } = w.claim(op); const i = w.must(id);
+      async beginOperation(op: OpRef) { return { reopened: w.claim(op).reopened }; },
+      async beginDelete(op: OpRef, id: string, reopened: boolean) {
+        const o = w.assertRun(op); const i = w.must(id);
         if (i.state === 'deleted') return { done: true, priorState: o.prior };
         w.move(i, 'deleting', reopened ? ['running', 'stopped', 'paused', 'failed', 'deleting'] : ['deleting']);
         return { done: false, priorState: o.prior };
@@ -185,13 +189,13 @@ export class FakeWorld {
       async deleteSnapshotsOf(op: OpRef, id: string) { w.assertRun(op); for (const s of w.snapshots.values()) if (s.instanceId === id) s.state = 'deleted'; return 0; },
       async finishDelete(op: OpRef, id: string) { w.assertRun(op); const i = w.must(id); w.release(i); w.move(i, 'deleted', ['deleting']); },
       async beginAction(op: OpRef, id: string, action: Action) {
-        w.claim(op); const i = w.must(id); const { from, to } = ACTIONS[action];
+        w.assertRun(op); const i = w.must(id); const { from, to } = ACTIONS[action];
         if ((from as readonly string[]).includes(i.state)) return { done: false };
         if (i.state === to) return { done: true };
         throw new StateConflictError(`cannot ${action}`);
       },
       async beginSnapshot(op: OpRef, id: string, snapshotId: string) {
-        w.claim(op); const i = w.must(id);
+        w.assertRun(op); const i = w.must(id);
         if (!MOVABLE_STATES.includes(i.state)) throw new StateConflictError('not movable');
         if (w.snapshots.get(snapshotId)?.state !== 'ready') w.snapshots.set(snapshotId, { instanceId: id, state: 'pending' });
       },
@@ -206,7 +210,7 @@ export class FakeWorld {
       },
       async snapshotRestore(op: OpRef, snapshotId: string) { w.assertRun(op); return { snapshotId, location: 'l', digest: 'd' }; },
       async beginMigrate(op: OpRef, id: string) {
-        const { o } = w.claim(op); const i = w.must(id);
+        const o = w.assertRun(op); const i = w.must(id);
         const prior = (o.prior ?? i.state) as InstanceState;
         if (!MOVABLE_STATES.includes(prior)) throw new StateConflictError('not movable');
         w.move(i, 'migrating', [...MOVABLE_STATES, 'migrating']);
@@ -232,7 +236,7 @@ export class FakeWorld {
         w.move(i, to, ['migrating']);
       },
       async hostAlive(hostId: string) { return w.hostState.get(hostId) !== 'dead'; },
-      async beginEvacuate(op: OpRef, hostId: string) { const { o } = w.claim(op); w.hostState.set(hostId, 'draining'); return { priorState: (o.prior ?? 'enabled') as 'enabled' }; },
+      async beginEvacuate(op: OpRef, hostId: string) { const o = w.assertRun(op); w.hostState.set(hostId, 'draining'); return { priorState: (o.prior ?? 'enabled') as 'enabled' }; },
       async instancesOnHost(op: OpRef, hostId: string) { w.assertRun(op); return [...w.inst.values()].filter((i) => i.host === hostId && MOVABLE_STATES.includes(i.state)).map((i) => i.id); },
       async beginChildMigration(op: OpRef, hostId: string, id: string) {
         w.assertRun(op); const i = w.inst.get(id);
@@ -242,7 +246,7 @@ export class FakeWorld {
         return { operationId: child.id, workflowId: `${child.id}-wf` };
       },
       async endEvacuation(op: OpRef, hostId: string, to: string) { w.assertRun(op); if (w.hostState.get(hostId) === 'draining') w.hostState.set(hostId, to); },
-      async beginConvert(op: OpRef, imageId: string) { const { reopened } = w.claim(op); if (reopened && w.images.get(imageId) === 'failed') w.images.set(imageId, 'pending'); },
+      async beginConvert(op: OpRef, imageId: string, reopened: boolean) { w.assertRun(op); if (reopened && w.images.get(imageId) === 'failed') w.images.set(imageId, 'pending'); },
       async planConversion(op: OpRef, _source: string, target: string) {
         w.assertRun(op);
         return { to: 'docker' as const, hostId: 'h1', sourceImageId: 's', sourceLocation: 'l', sourceDigest: null, targetRef: `r/${target}`, targetKey: `${target}.tgz` };
@@ -250,7 +254,7 @@ export class FakeWorld {
       async markImageReady(op: OpRef, id: string) { w.assertRun(op); w.images.set(id, 'ready'); },
       async markImageFailed(op: OpRef, id: string) { w.assertRun(op); if (w.images.get(id) === 'pending') w.images.set(id, 'failed'); },
       async deleteRegistryImage(op: OpRef) { w.assertRun(op); },
-      async beginRepair(op: OpRef, id: string) { w.claim(op); return { done: w.must(id).state !== 'repairing' }; },
+      async beginRepair(op: OpRef, id: string) { w.assertRun(op); return { done: w.must(id).state !== 'repairing' }; },
       async repairPlan(op: OpRef, id: string) {
         w.assertRun(op); const i = w.must(id);
         if (i.state !== 'repairing') throw new StateConflictError('not repairing');

@@ -32,12 +32,14 @@ beforeAll(async () => {
     server: { executable: { type: 'existing-path', path: TEMPORAL }, searchAttributes: [VcInstanceId, VcHostId, VcZone, VcOperation] },
   });
   bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } as any });
+  // Heartbeats reach the server at once, so a cancelled step learns it at once.
   const make = (taskQueue: string, activities: object, withWorkflows = false) => Worker.create({
-    connection: env.nativeConnection, taskQueue, activities, ...(withWorkflows ? { workflowBundle: bundle } : {}),
+    connection: env.nativeConnection, taskQueue, activities, maxHeartbeatThrottleInterval: '100 milliseconds',
+    ...(withWorkflows ? { workflowBundle: bundle } : {}),
   });
   workers.push(await make(CONTROL, world.controlActivities(), true));
-  // Host h3 has no agent: its steps are never taken (a dead host).
-  for (const h of ['h1', 'h2']) workers.push(await make(`host-${h}`, world.hostActivities(h)));
+  // Host h3 has no agent: its steps are never taken (a dead host). h4 is the one the evacuation test empties.
+  for (const h of ['h1', 'h2', 'h4']) workers.push(await make(`host-${h}`, world.hostActivities(h)));
   for (const w of workers) running.push(w.run());
 }, 120_000);
 
@@ -47,8 +49,10 @@ afterAll(async () => {
   await env?.teardown();
 });
 
+// A cancel reaches a workflow whose local activity (a control step) is still running only at its
+// task's heartbeat, 80% of the task timeout: short here, where the test holds a step on purpose.
 const start = <W extends Workflow>(wf: W, input: Parameters<W>[0]): Promise<WorkflowHandle<W>> =>
-  env.client.workflow.start(wf, { taskQueue: CONTROL, workflowId: `wf-${++n}`, args: [input] } as unknown as WorkflowStartOptions<W>);
+  env.client.workflow.start(wf, { taskQueue: CONTROL, workflowId: `wf-${++n}`, args: [input], workflowTaskTimeout: '1 second' } as unknown as WorkflowStartOptions<W>);
 
 async function outcome(h: WorkflowHandle): Promise<'succeeded' | 'failed' | 'cancelled'> {
   try {
@@ -103,24 +107,36 @@ async function repair(i: Inst) {
   consistent(i);
 }
 
-interface Case { label: string; setup: () => { subject: string; inst?: Inst; op: { id: string } } ; run: (op: string, subject: string) => Promise<'succeeded' | 'failed' | 'cancelled'>; check: (inst: Inst | undefined, out: string) => void }
+interface Case {
+  /** The step after which the operation's effect stands (a failure after it changes nothing but the operation's outcome). */
+  commit: string;
+  setup: () => { subject: string; inst?: Inst; op: { id: string } };
+  run: (op: string, subject: string) => Promise<'succeeded' | 'failed' | 'cancelled'>;
+  /** `done`: the operation's effect stands (it succeeded, or failed only after its commit). */
+  check: (inst: Inst | undefined, done: boolean, subject: string) => void;
+}
 
 /** The happy path once (to count its steps), then a failure and a cancellation at each of its steps. */
 async function everyStep(c: Case) {
   const happy = c.setup();
   expect(await c.run(happy.op.id, happy.subject)).toBe('succeeded');
-  c.check(happy.inst, 'succeeded');
+  c.check(happy.inst, true, happy.subject);
   const steps = world.calls.get(happy.subject)!;
+  const commit = steps.lastIndexOf(c.commit);
+  expect(commit).toBeGreaterThan(0);
   expect(steps.length).toBeGreaterThan(3);
-  const variants: { k: number; fault: Fault }[] = steps.flatMap((_s, k) => [{ k, fault: 'business' as const }, { k, fault: 'block' as const }]);
+  // Taking the operation (step 0) cannot fail for a fresh operation but on infrastructure, which retries.
+  const variants: { k: number; fault: Fault }[] = steps.flatMap((s, k) => (s === 'beginOperation' ? [] : [{ k, fault: 'business' as const }, { k, fault: 'block' as const }]));
   for (let i = 0; i < variants.length; i += 12) {
     await Promise.all(variants.slice(i, i + 12).map(async ({ k, fault }) => {
       const s = c.setup();
       world.faultAt(s.subject, k, fault);
       const out = await c.run(s.op.id, s.subject);
-      expect([steps[k], fault, out]).toEqual([steps[k], fault, fault === 'block' ? 'cancelled' : 'failed']);
-      expect(world.ops.get(s.op.id)!.state).toBe(out);
-      c.check(s.inst, out);
+      // After the commit, a step that only tidies up (a migrated instance's source copy) may fail without failing the operation.
+      const expected = fault === 'block' ? 'cancelled' : k > commit ? expect.stringMatching(/^(failed|succeeded)$/) : 'failed';
+      expect([steps[k], fault, out]).toEqual([steps[k], fault, expected]);
+      expect([steps[k], fault, world.ops.get(s.op.id)!.state]).toEqual([steps[k], fault, out]);
+      c.check(s.inst, k > commit, s.subject);
     }));
   }
   return steps;
@@ -129,11 +145,11 @@ async function everyStep(c: Case) {
 describe('every operation ends consistent, whatever step fails or is cancelled', () => {
   test('create: failed or cancelled at any step, the instance is failed with no address, no capacity, no copy', async () => {
     const steps = await everyStep({
-      label: 'create',
+      commit: 'settleInstance',
       setup: () => { const inst = world.addInstance('pending'); return { inst, subject: inst.id, op: world.addOp('create', { instanceId: inst.id }, 'pending') }; },
       run: (op, id) => drive(createInstance, { instanceId: id, operationId: op }, id, undefinedFault(id)),
-      check: (i, out) => {
-        expect(i!.state).toBe(out === 'succeeded' ? 'running' : 'failed');
+      check: (i, done) => {
+        expect(i!.state).toBe(done ? 'running' : 'failed');
         consistent(i!);
       },
     });
@@ -150,7 +166,7 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
     expect(inst).toMatchObject({ state: 'repairing', repairTo: 'failed', held: true });
     expect(inst.ip).not.toBeNull();
     expect(world.copiesOf(inst.id)).toEqual(['h1']);
-    world.faultAt(inst.id, 'host.destroyInstance', 'infra', 0);
+    world.clearFaults(inst.id);
     await repair(inst);
     expect(inst.state).toBe('failed');
   });
@@ -167,26 +183,24 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
   test('create on a host whose agent is gone: failed, and the copy it may have left is a repair\'s (address held)', async () => {
     const inst = world.addInstance('pending');
     const op = world.addOp('create', { instanceId: inst.id }, 'pending');
-    world.faultAt(inst.id, 'placeInstance', 'infra', 0);
-    // Placement answers h1; the steps then go to a queue nobody serves.
-    const h = await start(createInstance, { instanceId: inst.id, operationId: op.id, hostScheduleToStartSeconds: 1 });
-    await until('placement', () => inst.held);
-    inst.host = 'h3';
-    expect(await outcome(h)).toBe('failed');
+    // Placement answers h3, whose queue nobody serves.
+    world.placeOn.set(inst.id, 'h3');
+    expect(await drive(createInstance, { instanceId: inst.id, operationId: op.id, hostScheduleToStartSeconds: 1 }, inst.id)).toBe('failed');
+    expect(world.ops.get(op.id)!.error).toMatch(/undoing "destroy on the host" failed/);
     expect(inst).toMatchObject({ state: 'repairing', repairTo: 'failed', held: true });
   });
 
   test('delete: failed or cancelled at any step, the instance is deleted or repairing to deleted with its address held; the repair ends it', async () => {
     await everyStep({
-      label: 'delete',
+      commit: 'finishDelete',
       setup: () => {
         const inst = world.placed('running');
         inst.state = 'deleting';
         return { inst, subject: inst.id, op: world.addOp('delete', { instanceId: inst.id }, 'running') };
       },
       run: (op, id) => drive(deleteInstance, { instanceId: id, operationId: op }, id, undefinedFault(id)),
-      check: (i, out) => {
-        if (out === 'succeeded') expect(i!.state).toBe('deleted');
+      check: (i, done) => {
+        if (done) expect(i!.state).toBe('deleted');
         else expect(i!).toMatchObject({ state: 'repairing', repairTo: 'deleted' });
         consistent(i!);
       },
@@ -196,12 +210,12 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
 
   test('actions: failed or cancelled at any step, the state is the one before', async () => {
     await everyStep({
-      label: 'stop',
+      commit: 'settleInstance',
       setup: () => { const inst = world.placed('running'); return { inst, subject: inst.id, op: world.addOp('stop', { instanceId: inst.id }, 'running') }; },
       run: (op, id) => drive(instanceAction, { operationId: op, instanceId: id, action: 'stop', from: 'running' }, id, undefinedFault(id)),
-      check: (i, out) => {
-        expect(i!.state).toBe(out === 'succeeded' ? 'stopped' : 'running');
-        if (out === 'succeeded') consistent(i!);
+      check: (i, done) => {
+        expect(i!.state).toBe(done ? 'stopped' : 'running');
+        if (done) consistent(i!);
       },
     });
   });
@@ -209,15 +223,15 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
   test('snapshot: failed or cancelled at any step, the snapshot is failed, the instance thawed and as it was', async () => {
     const snapshotOf = new Map<string, string>();
     await everyStep({
-      label: 'snapshot',
+      commit: 'markSnapshotReady',
       setup: () => {
         const inst = world.placed('running');
         snapshotOf.set(inst.id, `snap-${inst.id}`);
         return { inst, subject: inst.id, op: world.addOp('snapshot', { instanceId: inst.id }, 'running') };
       },
       run: (op, id) => drive(snapshotInstance, { operationId: op, instanceId: id, snapshotId: snapshotOf.get(id)! }, id, undefinedFault(id)),
-      check: (i, out) => {
-        expect(world.snapshots.get(snapshotOf.get(i!.id)!)!.state).toBe(out === 'succeeded' ? 'ready' : 'failed');
+      check: (i, done) => {
+        expect(world.snapshots.get(snapshotOf.get(i!.id)!)?.state ?? 'never made').toEqual(done ? 'ready' : expect.stringMatching(/^(failed|never made)$/));
         expect(i!.state).toBe('running');
         expect(world.frozen.has(`h1:${i!.id}`)).toBe(false);
         consistent(i!);
@@ -228,12 +242,12 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
   for (const prior of ['running', 'stopped'] as const) {
     test(`migrate a ${prior} instance: failed or cancelled at any step, it is ${prior} on its source with no target claim and no copy on the target`, async () => {
       await everyStep({
-        label: 'migrate',
+        commit: 'commitMigration',
         setup: () => { const inst = world.placed(prior); return { inst, subject: inst.id, op: world.addOp('migrate', { instanceId: inst.id }, prior) }; },
         run: (op, id) => drive(migrateInstance, { operationId: op, instanceId: id, snapshot: 'latest', sourceScheduleToStartSeconds: 5 }, id, undefinedFault(id)),
-        check: (i, out) => {
-          expect(i!).toMatchObject({ state: prior, host: out === 'succeeded' ? 'h2' : 'h1' });
-          if (out !== 'succeeded') expect(world.copiesOf(i!.id)).toEqual(['h1']);
+        check: (i, done) => {
+          expect(i!).toMatchObject({ state: prior, host: done ? 'h2' : 'h1' });
+          if (!done) expect(world.copiesOf(i!.id)).toEqual(['h1']);
           consistent(i!);
         },
       });
@@ -263,60 +277,59 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
     expect(await drive(migrateInstance, { operationId: op.id, instanceId: inst.id, snapshot: 'none' }, inst.id)).toBe('failed');
     expect(inst).toMatchObject({ state: 'repairing', repairTo: 'running', target: 'h2', targetHeld: true });
     expect(world.copies.get(`h1:${inst.id}`)).toBe('stopped');
-    world.faultAt(inst.id, 'host.destroyInstance', 'infra', 0);
+    world.clearFaults(inst.id);
     await repair(inst);
     expect(inst).toMatchObject({ state: 'running', host: 'h1', target: null });
     expect(world.copiesOf(inst.id)).toEqual(['h1']);
   });
 
   test('evacuate: cancelled while a move runs, that move is undone and the host is enabled again; done, it is disabled and an instance deleted meanwhile is skipped', async () => {
-    const host = 'h1';
+    const host = 'h4';
     const a = world.placed('running', host);
     const b = world.placed('stopped', host);
-    world.hostState.set('h1', 'draining');
+    world.hostState.set(host, 'draining');
     const op = world.addOp('evacuate', { hostId: host }, 'enabled');
     world.faultAt(a.id, 'host.createInstance', 'block');
     const h = await start(evacuateHost, { operationId: op.id, hostId: host, concurrency: 1, requestedBy: null });
     await until('the first move to block', () => world.blocked.has(a.id));
     await h.cancel();
     expect(await outcome(h)).toBe('cancelled');
-    expect(world.hostState.get('h1')).toBe('enabled');
-    expect(a).toMatchObject({ state: 'running', host: 'h1', target: null });
-    expect(b).toMatchObject({ state: 'stopped', host: 'h1' });
+    expect(world.hostState.get(host)).toBe('enabled');
+    expect(a).toMatchObject({ state: 'running', host, target: null });
+    expect(b).toMatchObject({ state: 'stopped', host });
+    consistent(a);
 
-    world.hostState.set('h1', 'draining');
+    world.clearFaults(a.id);
+    world.hostState.set(host, 'draining');
     const again = world.addOp('evacuate', { hostId: host }, 'enabled');
     world.faultAt(b.id, 'beginMigrate', 'business');
     b.state = 'deleted';
     const progress = await (await start(evacuateHost, { operationId: again.id, hostId: host, concurrency: 2, requestedBy: null })).result();
     expect(progress).toMatchObject({ total: 1, done: 1, failed: 0 });
-    expect(world.hostState.get('h1')).toBe('disabled');
-    expect(a).toMatchObject({ state: 'running', host: 'h2' });
-    world.hostState.set('h1', 'enabled');
+    expect(world.hostState.get(host)).toBe('disabled');
+    expect(a).toMatchObject({ state: 'running', host: 'h1' });
+    consistent(a);
   });
 
   test('convert: failed or cancelled at any step, the target image is failed', async () => {
     await everyStep({
-      label: 'convert',
+      commit: 'markImageReady',
       setup: () => {
         const image = `img-${++n}`;
         world.images.set(image, 'pending');
         return { subject: image, op: world.addOp('convert', { imageId: image }) };
       },
       run: (op, image) => drive(convertImage, { operationId: op, sourceImageId: 'src', targetImageId: image }, image, undefinedFault(image)),
-      check: () => undefined,
+      check: (_i, done, image) => expect(world.images.get(image)).toBe(done ? 'ready' : 'failed'),
     });
-    for (const [image, state] of world.images) expect([image, state]).toEqual([image, expect.stringMatching(/^(ready|failed)$/)]);
   });
 
   test('reset of a failed create to a point mid-way (the Temporal UI\'s retry): the new run starts over and ends running with one address', async () => {
     const inst = world.addInstance('pending');
     const op = world.addOp('create', { instanceId: inst.id }, 'pending');
-    const failAt = 9;
-    world.faultAt(inst.id, failAt, 'business');
+    world.faultAt(inst.id, 'host.plumbNetwork', 'business', 1);
     const h = await start(createInstance, { instanceId: inst.id, operationId: op.id });
     expect(await outcome(h)).toBe('failed');
-    expect(world.calls.get(inst.id)![failAt]).toBe('host.plumbNetwork');
     expect(inst).toMatchObject({ state: 'failed', ip: null, held: false });
     const history = await h.fetchHistory();
     const events = history.events!;
