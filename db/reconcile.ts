@@ -21,7 +21,7 @@ export async function listEvents(db: Db, filter: { instanceId?: string; hostId?:
 export async function instancesExpectedOn(db: Db, hostId: string) {
   return db('instances').where((q) => q.where({ host_id: hostId }).orWhere({ target_host_id: hostId }))
     .whereIn('state', HOLDING_STATES)
-    .select('id', 'kind', 'state', 'host_id', 'target_host_id',
+    .select('id', 'kind', 'state', 'host_id', 'target_host_id', 'updated_at',
       db.raw(`exists (select 1 from operations o where o.instance_id = instances.id and o.state = 'running') as busy`));
 }
 

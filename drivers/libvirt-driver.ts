@@ -10,7 +10,8 @@ import { NotSupportedError } from '../lib/errors';
 import type { ImageStore } from '../images/image-store';
 import type { StorageDriver } from '../storage/storage-driver';
 import { unpackTgz, writePersonality } from '../host/rootfs';
-import { run } from '../host/run';
+import { run, stepContext } from '../host/run';
+import { holdIfAsked } from '../lib/test-holds';
 import { snapshotNames } from '../images/snapshot-data';
 
 export interface LibvirtOptions {
@@ -207,6 +208,7 @@ export class LibvirtDriver implements InstanceDriver {
     }
     const file = path.join(this.o.workDir, `${name}-${snapshotId}.qcow2`);
     try {
+      await holdIfAsked('snapshot.frozen', undefined, stepContext.getStore()?.signal);
       // -f raw: the disk is guest-written; its format is never probed from its contents.
       await run('qemu-img', ['convert', '-U', '-f', 'raw', '-c', '-O', 'qcow2', this.o.storage.diskFor(instanceId).path, file], 600_000);
     } finally {

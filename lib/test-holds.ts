@@ -6,13 +6,15 @@ import path from 'node:path';
  * VCLOUD_TEST_HOLDS_DIR holds a file called `name`, the step writes `name.reached` (with this
  * process's pid) and waits until `name` is removed. Without the variable, nothing happens.
  */
-export async function holdIfAsked(name: string, whileWaiting?: () => void): Promise<void> {
+export async function holdIfAsked(name: string, whileWaiting?: () => void, signal?: AbortSignal): Promise<void> {
   const dir = process.env.VCLOUD_TEST_HOLDS_DIR;
   if (!dir) return;
   const file = path.join(dir, name);
   if (!fs.existsSync(file)) return;
   fs.writeFileSync(`${file}.reached`, String(process.pid));
   while (fs.existsSync(file)) {
+    // A step cancelled while held ends as a cancelled step would.
+    if (signal?.aborted) throw new Error(`${name}: cancelled while held`);
     whileWaiting?.();
     await new Promise((r) => setTimeout(r, 200));
   }

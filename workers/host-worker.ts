@@ -110,6 +110,8 @@ async function main() {
       }),
     },
     maxConcurrentActivityTaskExecutions: 20,
+    // A step's heartbeats (every 3 s) reach the server as often, so a cancel reaches the step within seconds.
+    maxHeartbeatThrottleInterval: '3 seconds',
   });
   log.info({ taskQueue: hostQueue(config.hostId), kinds: Object.keys(drivers) }, 'host agent running');
   // The reconciler compares this host's engines with the database now rather than at its next tick.

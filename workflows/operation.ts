@@ -59,7 +59,8 @@ export async function runOperation<T>(operationId: string, steps: OperationSteps
     // operation runs on the instance) owns nothing to close or undo.
     let claimed: { reopened: boolean };
     try {
-      claimed = await control.beginOperation(op);
+      // Even when cancelled before its first step, the run takes the row, so it can close it as cancelled.
+      claimed = await CancellationScope.nonCancellable(() => control.beginOperation(op));
     } catch (err) {
       throw asWorkflowFailure(err);
     }

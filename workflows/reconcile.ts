@@ -59,8 +59,9 @@ export async function reconcile(): Promise<ReconcileReport> {
 
 /** One host: its inventory (skipped if its agent does not answer soon), the plan, the leftovers destroyed. */
 export async function reconcileHost(hostId: string): Promise<HostPlan & { destroyed: string[] }> {
+  const askedAt = Date.now();
   const inventory = await lookAtHost(hostId).inventory(false);
-  const plan = await control.planHost(hostId, inventory);
+  const plan = await control.planHost(hostId, inventory, askedAt);
   const destroyed: string[] = [];
   for (const leftover of plan.destroy) {
     if (!(await control.confirmLeftover(hostId, leftover.instanceId))) continue;

@@ -27,6 +27,9 @@ export interface Leftover { instanceId: string; kind: InstanceKind; reason: stri
 export interface HostPlan { hostId: string; destroy: Leftover[]; repairs: string[]; watching: number }
 export interface OperationReview { started: string[]; closed: { operationId: string; workflowId: string; status: string }[] }
 
+/** Control workers and the database agree on the time to within this (NTP), with room to spare. */
+const CLOCK_MARGIN_MS = 2000;
+
 const settled = (s: InstanceState): s is SettledState => (SETTLED_STATES as readonly string[]).includes(s);
 
 /**
@@ -52,7 +55,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
   async function closeAbandoned(op: OperationRow, status: string): Promise<boolean> {
     return db.transaction(async (trx) => {
       const error = `its workflow ${status === 'NOT_FOUND' ? 'was never started' : `ended ${status.toLowerCase().replace(/_/g, ' ')}`} without finishing the operation`;
-      if (!(await closeOperation(trx, op.id, { state: 'failed', error }))) return false;
+      if (!(await closeOperation(trx, op.id, { state: status === 'CANCELLED' ? 'cancelled' : 'failed', error }))) return false;
       if (op.instance_id) {
         const instance = await lockInstance(trx, op.instance_id);
         const to = instance ? repairAfterAbandoned(op, instance.state) : null;
@@ -142,7 +145,10 @@ export function createReconcileActivities(deps: ReconcileDeps) {
      * - one whose copy is gone (seen so for the grace period) is repaired to failed.
      * Instances with an operation running are left to it.
      */
-    async planHost(hostId: string, inventory: HostInventory): Promise<HostPlan> {
+    async planHost(hostId: string, inventory: HostInventory, askedAt: number): Promise<HostPlan> {
+      // An instance whose state changed since just before the inventory was asked for is judged next
+      // time: the engine may have been read before the operation that changed it.
+      const changedSince = (i: { updated_at: Date }) => new Date(i.updated_at).getTime() > askedAt - CLOCK_MARGIN_MS;
       const expected = new Map((await instancesExpectedOn(db, hostId)).map((i) => [i.id as string, i]));
       const stale = new Set((await staleCopiesOn(db, hostId)).map((s) => s.instance_id));
       const observed = new Map<string, EngineObject[]>();
@@ -162,7 +168,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
           if (!stale.has(instanceId)) sightings.push({ instanceId, kind: 'orphan' });
           continue;
         }
-        if (live.busy || live.host_id !== hostId || !settled(live.state)) continue;
+        if (live.busy || live.host_id !== hostId || !settled(live.state) || changedSince(live)) continue;
         const o = objects.find((x) => x.kind === live.kind);
         if (!o || o.state === 'absent') continue;
         const why = o.frozen ? 'a snapshot left it frozen or paused'
@@ -171,7 +177,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         if (why) drifted.push({ id: instanceId, want: live.state, why });
       }
       for (const [id, live] of expected) {
-        if (live.busy || live.host_id !== hostId || !settled(live.state) || !inventory.kinds.includes(live.kind)) continue;
+        if (live.busy || live.host_id !== hostId || !settled(live.state) || changedSince(live) || !inventory.kinds.includes(live.kind)) continue;
         const o = observed.get(id)?.find((x) => x.kind === live.kind);
         if (!o || o.state === 'absent') sightings.push({ instanceId: id, kind: 'missing' });
       }

@@ -34,7 +34,7 @@ export class HostSteps {
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('cancelled while waiting for an earlier attempt');
       details = { phase: 'starting' };
       beat();
-      await holdIfAsked(`${this.holdPrefix}.${name}`, beat);
+      await holdIfAsked(`${this.holdPrefix}.${name}`, beat, ctx.cancellationSignal);
       return await stepContext.run({ signal: ctx.cancellationSignal }, () => fn({
         progress: (phase, detail = {}) => {
           details = { phase, ...detail };

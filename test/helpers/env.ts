@@ -16,6 +16,11 @@ export const HOST_A = { id: 'test-a', dockerSocket: '/var/run/docker.sock', libv
 /** Host B: a second Docker engine with its own socket and data root, on the same zone bridge. */
 export const HOST_B = { id: 'test-b', dockerSocket: path.join(DATA, 'docker-b.sock'), libvirtUri: `qemu+unix:///system?socket=${path.join(DATA, 'libvirt-b', 'run', 'libvirt-sock')}` };
 export const TEST_IP_HEALTH_SCHEDULE = 'ip-pool-health-test';
+export const TEST_RECONCILE_SCHEDULE = 'vcloud-reconcile-test';
+/** The test platform's reconciler runs often and acts soon, so the tests see it work in seconds. */
+export const TEST_RECONCILE_SECONDS = 5;
+/** Where the tests put hold files (lib/test-holds.ts) to stop a process at a named step. */
+export const TEST_HOLDS = path.join(DATA, 'test-holds');
 export const TEST_RELEASE_AFTER = 2;
 export const STATE_FILE = path.join(DATA, 'test-platform.json');
 export const TEST_LOGS = path.join(DATA, 'logs', 'test');
@@ -39,6 +44,11 @@ export function processEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
     VCLOUD_IP_HEALTH_SCHEDULE_ID: TEST_IP_HEALTH_SCHEDULE,
     VCLOUD_IP_HEALTH_INTERVAL_SECONDS: '3600',
     VCLOUD_IP_HEALTH_RELEASE_AFTER: String(TEST_RELEASE_AFTER),
+    VCLOUD_RECONCILE_SCHEDULE_ID: TEST_RECONCILE_SCHEDULE,
+    VCLOUD_RECONCILE_INTERVAL_SECONDS: String(TEST_RECONCILE_SECONDS),
+    VCLOUD_OPERATION_GRACE_SECONDS: '5',
+    VCLOUD_ORPHAN_GRACE_SECONDS: '5',
+    VCLOUD_TEST_HOLDS_DIR: TEST_HOLDS,
     ...extra,
   };
 }

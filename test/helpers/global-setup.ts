@@ -8,7 +8,7 @@ import { createUser, issueToken } from '../../db/users';
 import { upsertImage } from '../../db/images';
 import { unplumb } from '../../host/bridge-plumbing';
 import { run } from '../../host/run';
-import { BUILT_MANIFEST, DATA, HOST_A, HOST_B, TEMPORAL_ADDRESS, TEST_STORE, TEST_API, TEST_DB_URL, TEST_POOL, TEST_ZONE, STATE_FILE } from './env';
+import { BUILT_MANIFEST, DATA, HOST_A, HOST_B, TEMPORAL_ADDRESS, TEST_HOLDS, TEST_STORE, TEST_API, TEST_DB_URL, TEST_POOL, TEST_ZONE, STATE_FILE } from './env';
 import { startProcess, stopAll } from './processes';
 
 const fail = (what: string, err: unknown): never => {
@@ -101,6 +101,8 @@ export default async function globalSetup(): Promise<void> {
     await db.destroy();
   }
 
+  fs.rmSync(TEST_HOLDS, { recursive: true, force: true });
+  fs.mkdirSync(TEST_HOLDS, { recursive: true });
   fs.writeFileSync(STATE_FILE, '{}');
   startProcess('api', 'api');
   startProcess('control-worker', 'control-worker');

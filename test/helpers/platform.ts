@@ -33,6 +33,7 @@ export function apiClient(token: string | null = adminToken()) {
     return { status: res.status, body: parsed, contentType: res.headers.get('content-type') ?? '' };
   };
   return {
+    authorization: token ? `Bearer ${token}` : '',
     get: (url: string) => call('GET', url),
     post: (url: string, body?: unknown, headers?: Record<string, string>) => call('POST', url, body, headers),
     del: (url: string, headers?: Record<string, string>) => call('DELETE', url, undefined, headers),

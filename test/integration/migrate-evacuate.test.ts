@@ -1,17 +1,16 @@
 import fs from 'node:fs';
-import { spawn } from 'node:child_process';
 import type { Knex } from 'knex';
 import { apiClient, assertAddressInvariants, createBody, pings, temporalClient, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
-import { DATA, HOST_A, HOST_B, STATE_FILE, TEST_STORE, TEST_ZONE } from '../helpers/env';
+import { HOST_A, HOST_B, STATE_FILE, TEST_STORE, TEST_ZONE } from '../helpers/env';
 import { startHostAgent } from '../helpers/global-setup';
 import { stopProcess } from '../helpers/processes';
-import { docker, hasCopy, inside, virsh } from '../helpers/hosts';
+import { hasCopy, inside, virsh } from '../helpers/hosts';
 import { progressQuery } from '../../workflows/evacuate-host';
 import { replayAndRecord } from '../helpers/replay';
+import { engineB } from '../helpers/operator';
 
 type Made = { id: string; kind: 'docker' | 'kvm'; ip: string; mac: string; hostname: string; marker: string };
 const pidOf = (name: string): number => JSON.parse(fs.readFileSync(STATE_FILE, 'utf8'))[name];
-const dockerdBPidFile = `${DATA}/pids/dockerd-b.pid`;
 
 describe('snapshots, migrate and evacuate across two hosts', () => {
   let admin: ApiClient;
@@ -139,10 +138,7 @@ describe('snapshots, migrate and evacuate across two hosts', () => {
   test('evacuating B as a dead host brings all eight back on A from their latest snapshots; B\'s agent destroys its stale copies when it returns', async () => {
     // B dies: its agent, its engine, its VMs.
     await stopProcess(HOST_B.id, 'SIGKILL');
-    const dockerdPid = Number(fs.readFileSync(dockerdBPidFile, 'utf8'));
-    const dockerdArgs = fs.readFileSync(`/proc/${dockerdPid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    process.kill(dockerdPid, 'SIGTERM');
-    await waitUntil('host B\'s engine to stop', async () => { try { process.kill(dockerdPid, 0); return false; } catch { return true; } }, 60_000);
+    const dockerdArgs = await engineB.stop();
     for (const m of made.filter((x) => x.kind === 'kvm')) await virsh(HOST_B, 'destroy', `vc-${m.id}`);
     for (const m of made) expect(await pings(m.ip)).toBe(false);
 
@@ -162,10 +158,7 @@ describe('snapshots, migrate and evacuate across two hosts', () => {
     expect(await db('stale_copies').where({ host_id: HOST_B.id })).toHaveLength(8);
 
     // B comes back: its engine, then its agent, which destroys every stale copy before it serves.
-    const child = spawn(dockerdArgs[0], dockerdArgs.slice(1), { detached: true, stdio: 'ignore' });
-    child.unref();
-    fs.writeFileSync(dockerdBPidFile, String(child.pid));
-    await waitUntil('host B\'s engine', () => docker(HOST_B, 'info').then(() => true), 60_000);
+    await engineB.start(dockerdArgs, HOST_B);
     expect(await hasCopy(HOST_B, made[0].id)).toBe(true);
     startHostAgent(HOST_B);
     await waitUntil('B\'s stale copies to be destroyed', async () => (await db('stale_copies')).length === 0, 120_000);
