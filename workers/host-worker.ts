@@ -6,8 +6,7 @@ import { hostQueue, loadConfig } from '../lib/config';
 import { createLogger, type Logger } from '../lib/logger';
 import { createDb } from '../db/connection';
 import { heartbeat, upsertHost } from '../db/hosts';
-import { clearStaleCopy } from '../db/snapshots';
-import { recordEvent, staleCopiesToDestroy } from '../db/reconcile';
+import { sweepStaleCopies } from './stale-copies';
 import { DockerDriver } from '../drivers/docker-driver';
 import { LibvirtDriver } from '../drivers/libvirt-driver';
 import { DirImageStore } from '../images/image-store';
@@ -19,7 +18,6 @@ import { createImageActivities } from '../activities/host/image-activities';
 import { DockerImages } from '../drivers/docker-images';
 import { RegistryClient } from '../images/registry';
 import { diskGbFree, readNumaTopology } from '../host/machine';
-import type { Knex } from 'knex';
 
 /** Start-up steps that need Postgres wait for it (with backoff) instead of ending the agent. */
 async function patiently<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
@@ -30,26 +28,6 @@ async function patiently<T>(log: Logger, what: string, fn: () => Promise<T>): Pr
       const wait = Math.min(30, 2 ** attempt);
       log.warn({ err: String(err), attempt, retryInSeconds: wait }, `${what} failed; trying again`);
       await new Promise((r) => setTimeout(r, wait * 1000));
-    }
-  }
-}
-
-/**
- * Copies this host still has of instances that moved away while it was dead: destroyed before the
- * agent takes any work, so nothing of theirs runs beside the moved instance. One that cannot be
- * destroyed now stays recorded; the reconciler tries again.
- */
-async function sweepStaleCopies(db: Knex, hostId: string, drivers: Partial<Record<InstanceKind, InstanceDriver>>, log: Logger) {
-  for (const stale of await staleCopiesToDestroy(db, hostId)) {
-    const driver = drivers[stale.kind];
-    if (!driver) continue;
-    try {
-      await driver.destroy(stale.instance_id);
-      await clearStaleCopy(db, stale.instance_id, hostId);
-      await recordEvent(db, { instanceId: stale.instance_id, hostId, kind: 'leftover-destroyed', detail: `destroyed a stale ${stale.kind} copy when the agent started` });
-      log.info({ instanceId: stale.instance_id }, 'destroyed a stale copy');
-    } catch (err) {
-      log.error({ instanceId: stale.instance_id, err: String(err) }, 'could not destroy a stale copy; the reconciler will try again');
     }
   }
 }
