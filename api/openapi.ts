@@ -46,7 +46,7 @@ export const openapi = {
       Operation: {
         type: 'object',
         properties: {
-          id: { type: 'string' }, type: { type: 'string' }, state: { enum: ['running', 'succeeded', 'failed'] },
+          id: { type: 'string' }, type: { type: 'string' }, state: { enum: ['running', 'succeeded', 'failed', 'cancelled'] },
           workflowId: { type: 'string' }, temporalUiUrl: { type: 'string' }, error: { type: 'string' }, progress: {}, result: {},
         },
       },
@@ -75,6 +75,8 @@ export const openapi = {
       get: { ...secured, responses: { 200: { description: 'operation', content: { 'application/json': { schema: { $ref: '#/components/schemas/Operation' } } } }, 401: problem, 404: problem } },
     },
     '/v1/instances/{id}/actions': op('post', 'start, stop, pause, resume or reboot: {action}', 202, true),
+    '/v1/instances/{id}/events': op('get', 'what the reconciler and repairs found and did to the instance; ?limit=', 200, true),
+    '/v1/hosts/{id}/events': op('get', 'what the reconciler found and did on the host (admin); ?limit=', 200, true),
     '/v1/instances/{id}/snapshots': { ...op('get', 'snapshots of the instance', 200, true), ...op('post', 'take a snapshot', 202, true) },
     '/v1/instances/{id}/snapshots/{snapshotId}': op('delete', 'delete a snapshot and its data', 204, true),
     '/v1/instances/{id}/migrate': op('post', 'migrate: {snapshot?: "latest"|"none"|<id>, host? (admin)}', 202, true),

@@ -31,7 +31,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function restart(name: string, signal: NodeJS.Signals, downMs: number): Promise<void> {
   const pidFile = path.join(pids, `${name}.pid`);
   const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-  const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  // The executable by its path (argv[0] may be a bare name found on `up`'s PATH).
+  const argv = [fs.readlinkSync(`/proc/${pid}/exe`), ...fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1)];
   const env = Object.fromEntries(fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean)
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   process.kill(pid, signal);

@@ -197,6 +197,8 @@ export class LibvirtDriver implements InstanceDriver {
    */
   async snapshot(instanceId: string, snapshotId: string): Promise<SnapshotResult> {
     const name = instanceResourceName(instanceId);
+    // What an earlier attempt froze or paused (its agent died) is undone before this one starts.
+    await this.endSnapshot(instanceId);
     let consistency: SnapshotResult['consistency'] = 'filesystem';
     if ((await this.inspect(instanceId)).running) {
       fs.writeFileSync(this.snapshotMarker(instanceId), 'frozen');

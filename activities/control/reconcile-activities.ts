@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { lockInstance, transitionInstance } from '../../db/instances';
 import { closeOperation, insertOperation, nextSequence, runningOperations, type OperationRow } from '../../db/operations';
 import { clearStaleCopy, staleCopiesOn } from '../../db/snapshots';
@@ -88,7 +88,10 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       for (const op of await runningOperations(db, deps.operationGraceSeconds)) {
         let status: string;
         try {
-          status = (await client.workflow.getHandle(op.workflow_id).describe()).status.name;
+          const d = await client.workflow.getHandle(op.workflow_id).describe();
+          // An execution that started before the operation existed is another one's under the same id
+          // (ids come from the database's counts): this operation's workflow was never started.
+          status = d.startTime.getTime() < new Date(op.created_at).getTime() - CLOCK_MARGIN_MS ? 'NOT_FOUND' : d.status.name;
         } catch (err) {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
           status = 'NOT_FOUND';
@@ -96,11 +99,16 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         if (status === 'RUNNING') continue;
         if (status === 'NOT_FOUND' && op.workflow_type && Array.isArray(op.input)) {
           const zone = op.instance_id ? (await db('instances').where({ id: op.instance_id }).first('zone_id'))?.zone_id : undefined;
-          await client.workflow.start(op.workflow_type, {
-            taskQueue: deps.controlQueue, workflowId: op.workflow_id, args: op.input,
-            typedSearchAttributes: operationSearchAttributes({ instanceId: op.instance_id ?? undefined, hostId: op.host_id, zone, operation: op.type }),
-          });
-          review.started.push(op.workflow_id);
+          try {
+            await client.workflow.start(op.workflow_type, {
+              taskQueue: deps.controlQueue, workflowId: op.workflow_id, args: op.input,
+              typedSearchAttributes: operationSearchAttributes({ instanceId: op.instance_id ?? undefined, hostId: op.host_id, zone, operation: op.type }),
+            });
+            review.started.push(op.workflow_id);
+          } catch (err) {
+            // An older execution under this id still runs: it ends on its own, and the next round starts this one.
+            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          }
         } else if (await closeAbandoned(op, status)) {
           review.closed.push({ operationId: op.id, workflowId: op.workflow_id, status });
         }

@@ -4,7 +4,7 @@ import { asyncRoute } from '../async-route';
 import { requireAdmin } from '../auth';
 import { validationError } from '../problem';
 import {
-  addressStateQuery, createPoolBody, createUserBody, createZoneBody, grantBody, growPoolBody, patchHostBody, reserveAddressBody, uuidParam,
+  addressStateQuery, createPoolBody, createUserBody, createZoneBody, eventsQuery, grantBody, growPoolBody, patchHostBody, reserveAddressBody, uuidParam,
 } from '../schemas';
 import { hostView } from '../views';
 import type { Deps } from '../start-operation';
@@ -12,6 +12,7 @@ import { createUser, getUser, issueToken, listTokens, listUsers, revokeToken } f
 import { listGrants, putGrant } from '../../db/grants';
 import { addPool, getPool, getZone, growPool, listAddresses, listPools, setAddressReserved, upsertZone } from '../../db/zones';
 import { getHost, setHostState } from '../../db/hosts';
+import { listEvents } from '../../db/reconcile';
 import { AppError, ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../lib/errors';
 import { inCidr, parseCidr } from '../../lib/net';
 
@@ -131,6 +132,14 @@ export function adminRoutes({ db }: Deps): Router {
       throw new ConflictError(`address ${req.params.address} is not ${body.reserved ? 'free' : 'reserved'} in this pool`);
     }
     res.json({ address: req.params.address, state: body.reserved ? 'reserved' : 'free' });
+  }));
+
+  router.get('/v1/hosts/:id/events', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const host = await getHost(db, req.params.id);
+    if (!host) throw new NotFoundError(`host ${req.params.id} not found`);
+    const q = parse(eventsQuery, req.query);
+    res.json({ items: await listEvents(db, { hostId: host.id, limit: q.limit ?? 100 }) });
   }));
 
   router.patch('/v1/hosts/:id', asyncRoute(async (req, res) => {

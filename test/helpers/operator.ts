@@ -59,7 +59,7 @@ export const engineB = {
   pidFile: `${DATA}/pids/dockerd-b.pid`,
   async stop(): Promise<string[]> {
     const pid = Number(fs.readFileSync(this.pidFile, 'utf8'));
-    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const args = [fs.readlinkSync(`/proc/${pid}/exe`), ...fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1)];
     process.kill(pid, 'SIGTERM');
     await waitUntil("host B's engine to stop", async () => { try { process.kill(pid, 0); return false; } catch { return true; } }, 60_000);
     return args;

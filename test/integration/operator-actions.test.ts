@@ -4,7 +4,9 @@ import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
 import type { Knex } from 'knex';
 import { apiClient, createBody, pings, temporalClient, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
-import { DATA, HOST_A, HOST_B, TEST_API_PORT, TEST_RECONCILE_SCHEDULE, processEnv } from '../helpers/env';
+import { DATA, HOST_A, HOST_B, TEST_API_PORT, TEST_CONTROL_QUEUE, TEST_RECONCILE_SCHEDULE, processEnv } from '../helpers/env';
+import { replayAndRecord } from '../helpers/replay';
+import { checkInvariants, reconcile } from '../../workflows';
 import { startProcess, stopProcess } from '../helpers/processes';
 import { docker, hasCopy, inside, virsh } from '../helpers/hosts';
 import { engineB, expectSettled, holds, invariants, temporalCli } from '../helpers/operator';
@@ -17,6 +19,8 @@ import { run } from '../../host/run';
 describe('operator actions in the Temporal UI, crashes between steps, and an inventory that matches the engines', () => {
   let api: ApiClient;
   let db: Knex;
+  /** Workflows whose histories are replayed (and with VCLOUD_RECORD_HISTORIES=1, recorded) at the end. */
+  const recorded: Record<string, string> = {};
   beforeAll(() => { api = apiClient(); db = testDb(); });
   afterAll(() => db.destroy());
 
@@ -62,6 +66,7 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
     const op = await cancelAt(`host-${HOST_A.id}.createInstance`, () =>
       api.post('/v1/instances', createBody('cancel-vm-2', { kind: 'kvm', image: 'busybox-vm', memoryMb: 160, host: HOST_A.id })));
     expect(op).toMatchObject({ state: 'cancelled', error: 'cancelled' });
+    recorded['create-cancelled'] = op.workflowId;
     expect(await instance(op.instanceId)).toMatchObject({ state: 'failed', ip: null });
     expect(await hasCopy(HOST_A, op.instanceId)).toBe(false);
     expect(fs.existsSync(path.join(DATA, 'disks', HOST_A.id, `vc-${op.instanceId}.raw`))).toBe(false);
@@ -75,6 +80,8 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
     expect(await instance(c.id)).toMatchObject({ state: 'repairing' });
     expect(await addressOf(c.ip)).toMatchObject({ state: 'allocated', instance_id: c.id });
     await waitUntil('the repair to finish the delete', async () => (await instance(c.id)).state === 'deleted', 60_000);
+    recorded['delete-cancelled'] = op.workflowId;
+    recorded['repair-to-deleted'] = (await db('operations').where({ instance_id: c.id, type: 'repair' }).first()).workflow_id;
     expect(await hasCopy(HOST_A, c.id)).toBe(false);
     expect(await addressOf(c.ip)).toMatchObject({ state: 'free' });
     await expectSettled();
@@ -163,6 +170,7 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
     await waitUntil('the instance to be deletable', async () => (await api.del(`/v1/instances/${res.body.instance.id}`)).status === 202, 120_000 - (Date.now() - started));
     await waitUntil('the delete', async () => (await instance(res.body.instance.id)).state === 'deleted', 60_000);
     expect(await hasCopy(HOST_A, res.body.instance.id)).toBe(false);
+    recorded['repair-to-failed'] = (await db('operations').where({ instance_id: res.body.instance.id, type: 'repair' }).first()).workflow_id;
     await expectSettled();
   });
 
@@ -198,6 +206,7 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
         await temporalCli('workflow', 'reset', '--workflow-id', op.workflowId, '--event-id', String(after.eventId), '--reason', 'retry');
       }
       await waitUntil(`the reset ${mode} run`, async () => (await api.get(`/v1/operations/${op.id}`)).body.state === 'succeeded', 90_000);
+      recorded[`create-reset-${mode}`] = op.workflowId;
       const i = await instance(op.instanceId);
       expect(i).toMatchObject({ state: 'running', hostId: HOST_A.id });
       expect(await db('ip_addresses').where({ instance_id: i.id }).pluck('address')).toEqual([i.ip]);
@@ -260,6 +269,8 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
     for (const c of cs) await waitUntil(`${c.name} to answer again`, () => pings(c.ip), 60_000 - (Date.now() - back));
     const events = (await api.get(`/v1/instances/${cs[0].id}/events`)).body.items;
     expect(events.map((e: { kind: string }) => e.kind)).toEqual(expect.arrayContaining(['drift', 'repaired']));
+    recorded['repair-drift'] = (await db('operations').where({ instance_id: cs[0].id, type: 'repair' }).first()).workflow_id;
+    recorded['reconcile-host'] = `host-${HOST_B.id}-reconcile`;
     await expectSettled();
   });
 
@@ -299,5 +310,19 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
     }
     await waitUntil('the reconciler to correct it', async () => (await invariants(false)).ok, 60_000);
     expect(await db('instance_events').where({ kind: 'usage-corrected', host_id: HOST_A.id }).first()).toBeDefined();
+  });
+
+  test('the histories of these operations, the repairs, a reconcile round and a check replay against the current workflow code', async () => {
+    const t = await temporalClient();
+    try {
+      recorded.reconcile = `reconcile-now-${Date.now()}`;
+      await t.client.workflow.execute(reconcile, { taskQueue: TEST_CONTROL_QUEUE, workflowId: recorded.reconcile });
+      recorded['check-invariants'] = `check-now-${Date.now()}`;
+      await t.client.workflow.execute(checkInvariants, { taskQueue: TEST_CONTROL_QUEUE, workflowId: recorded['check-invariants'], args: [{}] });
+    } finally {
+      await t.close();
+    }
+    expect(Object.keys(recorded)).toHaveLength(10);
+    await replayAndRecord(recorded);
   });
 });

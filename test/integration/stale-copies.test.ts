@@ -15,14 +15,17 @@ describe('stale copies at agent start', () => {
     ids = await seedIds(db);
     await db('hosts').insert({ id: host, zone_id: TEST_ZONE.id, vcpus: 2, memory_mb: 1024, disk_gb: 10, kinds: ['docker'], numa: JSON.stringify({ nodes: [] }) });
   });
+  const made: string[] = [];
   afterAll(async () => {
     await db('stale_copies').where({ host_id: host }).delete();
+    await db('instances').whereIn('id', made).delete();
     await db('hosts').where({ id: host }).delete();
     await db.destroy();
   });
 
   const instance = async (over: Record<string, unknown>) => {
     const id = crypto.randomUUID();
+    made.push(id);
     await db('instances').insert({ id, name: `sweep-${id.slice(0, 8)}`, owner_id: ids.adminId, zone_id: TEST_ZONE.id, kind: 'docker', image_id: ids.imageId, vcpus: 1, memory_mb: 64, disk_gb: 1, state: 'running', ...over });
     await db('stale_copies').insert({ instance_id: id, host_id: host, kind: 'docker' });
     return id;
