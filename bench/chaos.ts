@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { platformClient } from './platform-client';
 import { intArg, writeResult } from './stats';
 import { run } from '../host/run';
+import { stopByPidFile } from '../lib/managed-process';
 
 /**
  * N random faults over M random operations, bounded in time, against the platform that
@@ -29,22 +29,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Kills a process `up` started (by its pid file) and starts it again the same way after `downMs`. */
 async function restart(name: string, signal: NodeJS.Signals, downMs: number): Promise<void> {
-  const pidFile = path.join(pids, `${name}.pid`);
-  const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-  // The executable by its path (argv[0] may be a bare name found on `up`'s PATH).
-  const argv = [fs.readlinkSync(`/proc/${pid}/exe`), ...fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1)];
-  const env = Object.fromEntries(fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean)
-    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  process.kill(pid, signal);
-  for (let i = 0; i < 300; i++) {
-    try { process.kill(pid, 0); } catch { break; }
-    await sleep(100);
-  }
+  const relaunch = await stopByPidFile(path.join(pids, `${name}.pid`), signal);
   await sleep(downMs);
-  const out = fs.openSync(path.join(logs, `${name}.log`), 'a');
-  const child = spawn(argv[0], argv.slice(1), { env, detached: true, stdio: ['ignore', out, out] });
-  child.unref();
-  fs.writeFileSync(pidFile, String(child.pid));
+  relaunch(path.join(logs, `${name}.log`));
 }
 
 async function postgresOutage(seconds: number): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Db } from './connection';
 import { HOLDING_STATES, SETTLED_STATES } from '../lib/instance-states';
 import type { EngineObject } from '../drivers/instance-driver';
+import { sameUsage, usageAndClaims } from './placement';
 
 export interface HostView { hostId: string; objects?: EngineObject[]; error?: string }
 export interface Violation { rule: string; detail: string }
@@ -72,18 +73,10 @@ export async function evaluateInvariants(db: Db, hosts: HostView[], settled: boo
     }
   }
 
-  const claims = await db.raw(`
-    select h.id, h.used_vcpus, h.used_memory_mb, h.used_disk_gb,
-      coalesce(sum(c.vcpus), 0)::int as vcpus, coalesce(sum(c.memory_mb), 0)::bigint as memory_mb, coalesce(sum(c.disk_gb), 0)::bigint as disk_gb
-    from hosts h left join (
-      select host_id as h, vcpus, memory_mb, disk_gb from instances where host_id is not null and cpuset is not null
-      union all
-      select target_host_id, vcpus, memory_mb, disk_gb from instances where target_host_id is not null and target_cpuset is not null
-    ) c on c.h = h.id group by h.id`);
-  for (const r of claims.rows) {
-    if (r.used_vcpus !== r.vcpus || Number(r.used_memory_mb) !== Number(r.memory_mb) || Number(r.used_disk_gb) !== Number(r.disk_gb)) {
-      flag('used capacity equals the claims', `host ${r.id} counts ${r.used_vcpus} vCPUs/${r.used_memory_mb} MB/${r.used_disk_gb} GB, its claims are ${r.vcpus}/${r.memory_mb}/${r.disk_gb}`);
-    }
+  for (const h of await usageAndClaims(db)) {
+    if (sameUsage(h.used, h.claims)) continue;
+    const u = (x: typeof h.used) => `${x.vcpus} vCPUs/${x.memoryMb} MB/${x.diskGb} GB`;
+    flag('used capacity equals the claims', `host ${h.hostId} counts ${u(h.used)}, its claims are ${u(h.claims)}`);
   }
   return { ok: violations.length === 0, checkedHosts, uncheckedHosts, runningOperations: running.length, violations };
 }

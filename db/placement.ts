@@ -178,31 +178,41 @@ export async function commitTargetHost(knex: Db, instanceId: string): Promise<{ 
   });
 }
 
-export interface UsageCorrection { hostId: string; was: { vcpus: number; memoryMb: number; diskGb: number }; now: { vcpus: number; memoryMb: number; diskGb: number } }
+export interface Usage { vcpus: number; memoryMb: number; diskGb: number }
+export interface UsageCorrection { hostId: string; was: Usage; now: Usage }
+
+/** Each host's used capacity and what its instances' claims (placed there, or claiming it as a migration target) add up to. */
+export async function usageAndClaims(db: Db): Promise<{ hostId: string; used: Usage; claims: Usage }[]> {
+  const rows = await db.raw(`
+    select h.id, h.used_vcpus, h.used_memory_mb, h.used_disk_gb,
+      coalesce(sum(c.vcpus), 0)::int as vcpus, coalesce(sum(c.memory_mb), 0)::bigint as memory_mb, coalesce(sum(c.disk_gb), 0)::bigint as disk_gb
+    from hosts h left join (
+      select host_id as h, vcpus, memory_mb, disk_gb from instances where host_id is not null and cpuset is not null
+      union all
+      select target_host_id, vcpus, memory_mb, disk_gb from instances where target_host_id is not null and target_cpuset is not null
+    ) c on c.h = h.id group by h.id order by h.id`);
+  return rows.rows.map((r: any) => ({
+    hostId: r.id,
+    used: { vcpus: r.used_vcpus, memoryMb: Number(r.used_memory_mb), diskGb: Number(r.used_disk_gb) },
+    claims: { vcpus: r.vcpus, memoryMb: Number(r.memory_mb), diskGb: Number(r.disk_gb) },
+  }));
+}
+
+export const sameUsage = (a: Usage, b: Usage): boolean => a.vcpus === b.vcpus && a.memoryMb === b.memoryMb && a.diskGb === b.diskGb;
 
 /**
- * Recomputes each host's used capacity from the claims of its instances (placed here, or claiming
- * it as a migration target) and corrects the counters that drifted. The host rows are locked first,
- * so a claim or release in flight is either counted or waits for this to finish.
+ * Recomputes each host's used capacity from its instances' claims and corrects the counters that
+ * drifted. The host rows are locked first, so a claim or release in flight is either counted or
+ * waits for this to finish.
  */
 export async function recomputeHostUsage(knex: Knex): Promise<UsageCorrection[]> {
   return knex.transaction(async (trx) => {
-    const hosts = await trx('hosts').orderBy('id').forUpdate().select('id', 'used_vcpus', 'used_memory_mb', 'used_disk_gb');
-    const sums = await trx.raw(`
-      select h, sum(vcpus)::int as vcpus, sum(memory_mb)::bigint as memory_mb, sum(disk_gb)::bigint as disk_gb from (
-        select host_id as h, vcpus, memory_mb, disk_gb from instances where host_id is not null and cpuset is not null
-        union all
-        select target_host_id, vcpus, memory_mb, disk_gb from instances where target_host_id is not null and target_cpuset is not null
-      ) claims group by h`);
-    const byHost = new Map<string, { vcpus: number; memory_mb: string; disk_gb: string }>(sums.rows.map((r: any) => [r.h, r]));
+    await trx('hosts').orderBy('id').forUpdate().select('id');
     const corrections: UsageCorrection[] = [];
-    for (const h of hosts) {
-      const s = byHost.get(h.id);
-      const now = { vcpus: s?.vcpus ?? 0, memoryMb: Number(s?.memory_mb ?? 0), diskGb: Number(s?.disk_gb ?? 0) };
-      const was = { vcpus: h.used_vcpus, memoryMb: Number(h.used_memory_mb), diskGb: Number(h.used_disk_gb) };
-      if (now.vcpus === was.vcpus && now.memoryMb === was.memoryMb && now.diskGb === was.diskGb) continue;
-      await trx('hosts').where({ id: h.id }).update({ used_vcpus: now.vcpus, used_memory_mb: now.memoryMb, used_disk_gb: now.diskGb });
-      corrections.push({ hostId: h.id, was, now });
+    for (const h of await usageAndClaims(trx)) {
+      if (sameUsage(h.used, h.claims)) continue;
+      await trx('hosts').where({ id: h.hostId }).update({ used_vcpus: h.claims.vcpus, used_memory_mb: h.claims.memoryMb, used_disk_gb: h.claims.diskGb });
+      corrections.push({ hostId: h.hostId, was: h.used, now: h.claims });
     }
     return corrections;
   });

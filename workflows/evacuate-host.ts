@@ -3,6 +3,7 @@ import { control } from './activity-options';
 import { migrateInstance } from './migrate-instance';
 import { LIFECYCLE_V2, runOperation } from './operation';
 import { reasonOf } from './saga';
+import { forEachBounded } from './bounded';
 import type { EvacuationProgress } from '../activities/control/migration-activities';
 import { evacuateHost as legacyEvacuateHost } from './legacy/evacuate-host';
 
@@ -30,31 +31,26 @@ export async function evacuateHost(input: EvacuateInput): Promise<EvacuationProg
       await control.recordProgress(op, progress);
 
       const childInput = { snapshot: 'latest', sourceAlive: alive, sourceScheduleToStartSeconds: input.sourceScheduleToStartSeconds };
-      let next = 0;
-      const worker = async () => {
-        while (next < ids.length) {
-          const instanceId = ids[next++];
-          const child = await control.beginChildMigration(op, hostId, instanceId, input.requestedBy, childInput);
-          if ('skip' in child) {
-            progress.skipped++;
-          } else {
-            try {
-              await executeChild(migrateInstance, {
-                workflowId: child.workflowId, args: [{ operationId: child.operationId, instanceId, ...childInput }],
-                parentClosePolicy: ParentClosePolicy.ABANDON,
-              });
-              progress.done++;
-            } catch (err) {
-              if (isCancellation(err)) throw err;
-              progress.failed++;
-              progress.failures.push({ instanceId, reason: reasonOf(err) });
-            }
+      await forEachBounded(ids, input.concurrency, async (instanceId) => {
+        const child = await control.beginChildMigration(op, hostId, instanceId, input.requestedBy, childInput);
+        if ('skip' in child) {
+          progress.skipped++;
+        } else {
+          try {
+            await executeChild(migrateInstance, {
+              workflowId: child.workflowId, args: [{ operationId: child.operationId, instanceId, ...childInput }],
+              parentClosePolicy: ParentClosePolicy.ABANDON,
+            });
+            progress.done++;
+          } catch (err) {
+            if (isCancellation(err)) throw err;
+            progress.failed++;
+            progress.failures.push({ instanceId, reason: reasonOf(err) });
           }
-          progress.remaining--;
-          await control.recordProgress(op, progress);
         }
-      };
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(input.concurrency, ids.length)) }, worker));
+        progress.remaining--;
+        await control.recordProgress(op, progress);
+      });
       await control.endEvacuation(op, hostId, 'disabled');
       return progress;
     },

@@ -3,6 +3,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { control, lookAtHost, onHost } from './activity-options';
 import { repairInstance } from './repair-instance';
 import { reasonOf } from './saga';
+import { forEachBounded } from './bounded';
 import type { HostPlan, OperationReview } from '../activities/control/reconcile-activities';
 
 export interface ReconcileReport {
@@ -30,18 +31,13 @@ export async function reconcile(): Promise<ReconcileReport> {
 
   const hostIds = await control.hostsToReconcile();
   const hosts: ReconcileReport['hosts'] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < hostIds.length) {
-      const hostId = hostIds[next++];
-      try {
-        hosts.push(await executeChild(reconcileHost, { workflowId: `host-${hostId}-reconcile`, args: [hostId] }));
-      } catch (err) {
-        hosts.push({ hostId, skipped: err instanceof WorkflowExecutionAlreadyStartedError ? 'a reconcile of it is running' : reasonOf(err) });
-      }
+  await forEachBounded(hostIds, HOST_CONCURRENCY, async (hostId) => {
+    try {
+      hosts.push(await executeChild(reconcileHost, { workflowId: `host-${hostId}-reconcile`, args: [hostId] }));
+    } catch (err) {
+      hosts.push({ hostId, skipped: err instanceof WorkflowExecutionAlreadyStartedError ? 'a reconcile of it is running' : reasonOf(err) });
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(HOST_CONCURRENCY, hostIds.length) }, worker));
+  });
 
   const repairsStarted: string[] = [];
   for (const r of await control.openRepairs()) {

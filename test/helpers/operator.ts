@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { projectRoot } from '../../lib/config';
 import { run } from '../../host/run';
 import { DATA, TEMPORAL_ADDRESS, TEST_CONTROL_QUEUE, TEST_HOLDS } from './env';
 import { temporalClient, waitUntil } from './platform';
 import { docker } from './hosts';
 import { checkInvariants } from '../../workflows';
+import { stopByPidFile } from '../../lib/managed-process';
 import type { InvariantReport } from '../../db/invariants';
 
 /** The `temporal` CLI: the same server calls the Temporal UI's buttons make. */
@@ -54,20 +54,13 @@ export async function expectSettled(timeoutMs = 120_000): Promise<void> {
   });
 }
 
-/** Host B's Docker engine, stopped and started the way `up` started it (by its pid file). */
+/** Host B's Docker engine, stopped by its pid file and started again the same way. */
 export const engineB = {
-  pidFile: `${DATA}/pids/dockerd-b.pid`,
-  async stop(): Promise<string[]> {
-    const pid = Number(fs.readFileSync(this.pidFile, 'utf8'));
-    const args = [fs.readlinkSync(`/proc/${pid}/exe`), ...fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1)];
-    process.kill(pid, 'SIGTERM');
-    await waitUntil("host B's engine to stop", async () => { try { process.kill(pid, 0); return false; } catch { return true; } }, 60_000);
-    return args;
+  async stop(): Promise<(logFile: string) => number> {
+    return stopByPidFile(`${DATA}/pids/dockerd-b.pid`, 'SIGTERM');
   },
-  async start(args: string[], host: { id: string; dockerSocket: string; libvirtUri: string }): Promise<void> {
-    const child = spawn(args[0], args.slice(1), { detached: true, stdio: 'ignore' });
-    child.unref();
-    fs.writeFileSync(this.pidFile, String(child.pid));
+  async start(relaunch: (logFile: string) => number, host: { id: string; dockerSocket: string; libvirtUri: string }): Promise<void> {
+    relaunch(`${DATA}/logs/dockerd-b.log`);
     await waitUntil("host B's engine", () => docker(host, 'info').then(() => true), 60_000);
   },
 };

@@ -1,12 +1,11 @@
-import fs from 'node:fs';
-import { spawn } from 'node:child_process';
 import type { Knex } from 'knex';
 import { apiClient, createBody, pings, testDb, waitUntil, type ApiClient } from '../helpers/platform';
 import { DATA, HOST_A, HOST_B, TEST_API, TEST_LOGS } from '../helpers/env';
 import { startHostAgent } from '../helpers/global-setup';
 import { startProcess, stopProcess } from '../helpers/processes';
 import { hasCopy, inside, virsh } from '../helpers/hosts';
-import { expectSettled, holds } from '../helpers/operator';
+import { expectSettled, holds, temporalCli } from '../helpers/operator';
+import { stopByPidFile } from '../../lib/managed-process';
 import { run } from '../../host/run';
 
 type Kind = 'create' | 'delete' | 'migrate' | 'evacuate';
@@ -37,6 +36,8 @@ describe('faults at chosen steps: every operation ends, the invariants hold', ()
    * each operation gets the fault on its own (its host steps would meet the others' holds).
    */
   async function scenario(name: string, at: Record<Kind, string>, fault: () => Promise<void>, recover: () => Promise<void>, oneByOne = false) {
+    // An evacuation leaves its host disabled (and a failed scenario may leave it so): both take work again.
+    await db('hosts').whereIn('id', [HOST_A.id, HOST_B.id]).update({ state: 'enabled' });
     const del = await container(`${name}-del`, HOST_A.id);
     const mig = await container(`${name}-mig`, HOST_B.id);
     const evac = await container(`${name}-evac`, HOST_B.id);
@@ -67,7 +68,8 @@ describe('faults at chosen steps: every operation ends, the invariants hold', ()
 
     const now = async (n: string) => db('instances').where({ name: n }).whereNot({ state: 'deleted' }).first();
     expect(await db('instances').where({ id: del.id }).first()).toMatchObject({ state: 'deleted', ip: null });
-    expect(await db('ip_addresses').where({ address: del.ip }).first()).toMatchObject({ state: 'free' });
+    // Its address was freed (the create of the same scenario may have taken it since).
+    expect(await db('ip_addresses').where({ instance_id: del.id })).toEqual([]);
     expect(await hasCopy(HOST_A, del.id)).toBe(false);
     expect(await now(`${name}-new`)).toMatchObject({ state: 'running', host_id: HOST_A.id });
     expect(await now(`${name}-mig`)).toMatchObject({ state: 'running', host_id: HOST_A.id, ip: mig.ip });
@@ -115,21 +117,12 @@ describe('faults at chosen steps: every operation ends, the invariants hold', ()
   });
 
   test('a restart of the Temporal server while each operation is at a control step', async () => {
-    const pidFile = `${DATA}/pids/temporal.pid`;
-    let args: string[] = [];
+    let relaunch: (logFile: string) => number = () => 0;
     await scenario('temporal', controlSteps, async () => {
-      const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-      // The executable by its path (argv[0] may be a bare name on another PATH).
-      args = [fs.readlinkSync(`/proc/${pid}/exe`), ...fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1)];
-      process.kill(pid, 'SIGTERM');
-      await waitUntil('the Temporal server to stop', async () => { try { process.kill(pid, 0); return false; } catch { return true; } }, 60_000);
+      relaunch = await stopByPidFile(`${DATA}/pids/temporal.pid`, 'SIGTERM');
     }, async () => {
-      const log = fs.openSync(`${TEST_LOGS}/temporal-restarted.log`, 'a');
-      const child = spawn(args[0], args.slice(1), { detached: true, stdio: ['ignore', log, log] });
-      child.unref();
-      if (!child.pid) throw new Error(`could not start ${args[0]}`);
-      fs.writeFileSync(pidFile, String(child.pid));
-      await waitUntil('the Temporal server', () => run(args[0], ['operator', 'namespace', 'describe', 'default', '--address', '127.0.0.1:7233']).then(() => true), 90_000);
+      relaunch(`${TEST_LOGS}/temporal-restarted.log`);
+      await waitUntil('the Temporal server', () => temporalCli('operator', 'namespace', 'describe', 'default').then(() => true), 90_000);
     });
   });
 

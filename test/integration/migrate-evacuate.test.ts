@@ -138,7 +138,7 @@ describe('snapshots, migrate and evacuate across two hosts', () => {
   test('evacuating B as a dead host brings all eight back on A from their latest snapshots; B\'s agent destroys its stale copies when it returns', async () => {
     // B dies: its agent, its engine, its VMs.
     await stopProcess(HOST_B.id, 'SIGKILL');
-    const dockerdArgs = await engineB.stop();
+    const relaunchEngine = await engineB.stop();
     for (const m of made.filter((x) => x.kind === 'kvm')) await virsh(HOST_B, 'destroy', `vc-${m.id}`);
     for (const m of made) expect(await pings(m.ip)).toBe(false);
 
@@ -158,7 +158,7 @@ describe('snapshots, migrate and evacuate across two hosts', () => {
     expect(await db('stale_copies').where({ host_id: HOST_B.id })).toHaveLength(8);
 
     // B comes back: its engine, then its agent, which destroys every stale copy before it serves.
-    await engineB.start(dockerdArgs, HOST_B);
+    await engineB.start(relaunchEngine, HOST_B);
     expect(await hasCopy(HOST_B, made[0].id)).toBe(true);
     startHostAgent(HOST_B);
     await waitUntil('B\'s stale copies to be destroyed', async () => (await db('stale_copies')).length === 0, 120_000);

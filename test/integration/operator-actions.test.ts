@@ -263,8 +263,8 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
 
   test('after host B\'s dockerd restarts, its running containers are started and re-plumbed by the reconciler: ping at their IPs within 60 s', async () => {
     const cs = [await container('after-restart-1', HOST_B.id), await container('after-restart-2', HOST_B.id)];
-    const args = await engineB.stop();
-    await engineB.start(args, HOST_B);
+    const relaunch = await engineB.stop();
+    await engineB.start(relaunch, HOST_B);
     const back = Date.now();
     for (const c of cs) await waitUntil(`${c.name} to answer again`, () => pings(c.ip), 60_000 - (Date.now() - back));
     const events = (await api.get(`/v1/instances/${cs[0].id}/events`)).body.items;

@@ -33,13 +33,4 @@ export class Saga {
   }
 }
 
-/** The innermost message of a Temporal failure chain: what the user needs to read. */
-export function reasonOf(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  let message = String(e?.message ?? err);
-  while (e?.cause) {
-    e = e.cause as { message?: string; cause?: unknown };
-    if (e?.message) message = e.message;
-  }
-  return message;
-}
+export { reasonOf } from '../saga';
