@@ -4,6 +4,7 @@ module.exports = {
   testMatch: ['<rootDir>/dist/test/**/*.test.js'],
   globalSetup: '<rootDir>/dist/test/helpers/global-setup.js',
   globalTeardown: '<rootDir>/dist/test/helpers/global-teardown.js',
+  setupFilesAfterEnv: ['<rootDir>/dist/test/helpers/after-each-file.js'],
   testTimeout: 180000,
   maxWorkers: 1,
 };

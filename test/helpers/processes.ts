@@ -48,8 +48,16 @@ export async function stopProcess(name: ProcessName, signal: NodeJS.Signals = 'S
     for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
     if (alive(pid)) process.kill(pid, 'SIGKILL');
   }
-  delete state[name];
-  writeState(state);
+  // Read again: another process may have been started meanwhile.
+  const now = readState();
+  delete now[name];
+  writeState(now);
+}
+
+/** The process the tests started under `name` is still running. */
+export function isRunning(name: ProcessName): boolean {
+  const pid = readState()[name];
+  return Boolean(pid) && alive(pid) && ours(pid);
 }
 
 export async function stopAll(): Promise<void> {
