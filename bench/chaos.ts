@@ -76,7 +76,10 @@ async function main() {
           res = await tolerant(() => api('POST', '/v1/instances', { name: `chaos-${tag}-${i}`, zone: 'default', kind: 'docker', image: 'busybox', vcpus: 1, memoryMb: 64 }));
           if (res) mine.push(res.instance.id);
         } else if (type === 'evacuate') {
-          res = await tolerant(() => api('POST', `/v1/hosts/${pick(['local-1', 'local-2'])}/evacuate`, { concurrency: 3 }));
+          const host = pick(['local-1', 'local-2']);
+          res = await tolerant(() => api('POST', `/v1/hosts/${host}/evacuate`, { concurrency: 3 }));
+          // Maintenance over: the host takes work again once its evacuation has ended.
+          if (res?.operation) void settle(res.operation.id, 1000).then(() => tolerant(() => api('PATCH', `/v1/hosts/${host}`, { state: 'enabled' })), () => undefined);
         } else {
           const id = pick(mine);
           const url = type === 'delete' ? `/v1/instances/${id}` : type === 'migrate' ? `/v1/instances/${id}/migrate`

@@ -25,6 +25,17 @@ export async function insertInstance(db: Db, row: Pick<InstanceRow, 'id' | 'name
   }
 }
 
+/** An instance with what a host needs of its image and zone, in one query. */
+export async function instanceWithImageAndZone(db: Db, id: string) {
+  return db('instances as i').join('images as m', 'm.id', 'i.image_id').join('zones as z', 'z.id', 'i.zone_id')
+    .where('i.id', id)
+    .first('i.*', 'm.kind as image_kind', 'm.location as image_location', 'm.digest as image_digest', 'm.boot as image_boot',
+      'z.bridge', 'z.subnet', 'z.gateway') as Promise<(InstanceRow & {
+      image_kind: 'tgz' | 'docker'; image_location: string; image_digest: string | null; image_boot: Record<string, string> | null;
+      bridge: string; subnet: string; gateway: string;
+    }) | undefined>;
+}
+
 export async function getInstance(db: Db, id: string): Promise<InstanceRow | undefined> {
   return db('instances').where({ id }).first();
 }

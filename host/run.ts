@@ -7,11 +7,16 @@ import { execFile } from 'node:child_process';
  */
 export const stepContext = new AsyncLocalStorage<{ signal: AbortSignal }>();
 
-// Inside a host step, commands die with the agent (PR_SET_PDEATHSIG through util-linux's setpriv):
-// a killed agent leaves no mkfs or qemu-img writing beside the attempt that replaces it.
+/** Commands that run for long enough that a second attempt could start while they still write. */
+const LONG_RUNNING = new Set(['mkfs.ext4', 'qemu-img', 'tar', 'cp']);
+
+// Inside a host step, every command is killed when the step is cancelled, and the long ones also
+// die with the agent (PR_SET_PDEATHSIG through util-linux's setpriv): a killed agent leaves no mkfs
+// or qemu-img writing beside the attempt that replaces it. (An `ip` command lasts milliseconds.)
 function command(file: string, args: string[]): [string, string[], AbortSignal | undefined] {
   const step = stepContext.getStore();
   if (!step) return [file, args, undefined];
+  if (!LONG_RUNNING.has(file)) return [file, args, step.signal];
   return ['setpriv', ['--pdeathsig', 'KILL', '--', file, ...args], step.signal];
 }
 

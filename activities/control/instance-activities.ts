@@ -1,12 +1,11 @@
 import type { Knex } from 'knex';
+import type { Db } from '../../db/connection';
 import { claimHost, releaseHost, type Claim } from '../../db/placement';
 import { allocateAddress, releaseAddress, type Allocation } from '../../db/ipam';
-import { getInstance, lockInstance, transitionInstance, type Transition } from '../../db/instances';
+import { instanceWithImageAndZone, lockInstance, transitionInstance, type Transition } from '../../db/instances';
 import {
   assertRun, claimOperation, finishOperation, getOperation, recordProgress, setOperationHost, type OpRef, type Outcome,
 } from '../../db/operations';
-import { getImage } from '../../db/images';
-import { getZone } from '../../db/zones';
 import { getUser } from '../../db/users';
 import { reserveQuota } from '../../db/grants';
 import { listSnapshots, markSnapshot } from '../../db/snapshots';
@@ -38,21 +37,18 @@ export const inRun = <T>(db: Knex, op: OpRef, fn: (trx: Knex.Transaction) => Pro
     return fn(trx);
   });
 
-/** Everything a host needs to build or act on the instance, read fresh so a host never reads the database. */
-export async function readSpec(db: Knex, instanceId: string, on: 'home' | 'target' = 'home', restore: Restore | null = null): Promise<HostedSpec> {
-  const instance = await getInstance(db, instanceId);
-  if (!instance) throw new StateConflictError(`instance ${instanceId} does not exist`);
-  const image = await getImage(db, instance.image_id);
-  const zone = await getZone(db, instance.zone_id);
-  if (!image || !zone) throw new StateConflictError(`instance ${instanceId} refers to a missing image or zone`);
+/** Everything a host needs to build or act on the instance, read fresh (one query) so a host never reads the database. */
+export async function readSpec(db: Db, instanceId: string, on: 'home' | 'target' = 'home', restore: Restore | null = null): Promise<HostedSpec> {
+  const row = await instanceWithImageAndZone(db, instanceId);
+  if (!row) throw new StateConflictError(`instance ${instanceId} does not exist`);
   const spec: HostedSpec = {
-    instanceId, kind: instance.kind, hostname: instance.hostname ?? instance.name, hostId: instance.host_id,
-    image: { id: image.id, kind: image.kind, location: image.location, digest: image.digest, boot: image.boot },
-    vcpus: instance.vcpus, memoryMb: instance.memory_mb, diskGb: instance.disk_gb, cpuset: instance.cpuset ?? [],
-    network: { bridge: zone.bridge, ip: instance.ip ?? '', prefix: parseCidr(zone.subnet).prefix, gateway: zone.gateway, mac: instance.mac ?? '' },
+    instanceId, kind: row.kind, hostname: row.hostname ?? row.name, hostId: row.host_id,
+    image: { id: row.image_id, kind: row.image_kind, location: row.image_location, digest: row.image_digest, boot: row.image_boot },
+    vcpus: row.vcpus, memoryMb: row.memory_mb, diskGb: row.disk_gb, cpuset: row.cpuset ?? [],
+    network: { bridge: row.bridge, ip: row.ip ?? '', prefix: parseCidr(row.subnet).prefix, gateway: row.gateway, mac: row.mac ?? '' },
     restore: null,
   };
-  const placed = on === 'target' ? { ...spec, hostId: instance.target_host_id, cpuset: instance.target_cpuset ?? spec.cpuset } : spec;
+  const placed = on === 'target' ? { ...spec, hostId: row.target_host_id, cpuset: row.target_cpuset ?? spec.cpuset } : spec;
   if (!restore) return placed;
   // A container restores from its committed image; a VM's disk from the snapshot in the store.
   if (spec.kind === 'docker') return { ...placed, image: { ...spec.image, location: restore.location, digest: restore.digest } };
@@ -159,8 +155,7 @@ export function createInstanceActivities({ db, ratios, hostLiveSeconds, registry
 
     /** The guard before every host step: this run still owns the operation, and the spec is fresh. */
     async instanceSpec(op: OpRef, instanceId: string, on: 'home' | 'target' = 'home', restore: Restore | null = null): Promise<HostedSpec> {
-      await inRun(db, op, async () => undefined);
-      return readSpec(db, instanceId, on, restore);
+      return inRun(db, op, (trx) => readSpec(trx, instanceId, on, restore));
     },
 
     /**
