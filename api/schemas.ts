@@ -45,7 +45,15 @@ export const createZoneBody = z.object({
 export const createPoolBody = z.object({ firstIp: ipv4, lastIp: ipv4, reserved: z.array(ipv4).max(1024).optional() }).strict();
 export const growPoolBody = z.object({ firstIp: ipv4, lastIp: ipv4 }).strict();
 export const addressStateQuery = z.enum(['free', 'allocated', 'reserved', 'quarantined']).optional();
-export const patchHostBody = z.object({ state: z.enum(['enabled', 'draining', 'disabled']) }).strict();
+/** A fence command: an argument vector with an absolute program (run without a shell), or null to remove it. */
+const fenceCommand = z.array(z.string().min(1).max(512).regex(/^[^\0\n]*$/, 'one line, no NUL')).min(1).max(32)
+  .refine((argv) => argv[0].startsWith('/'), 'must start with an absolute path to the program');
+export const patchHostBody = z.object({
+  state: z.enum(['enabled', 'draining', 'disabled']).optional(),
+  fenceCommand: fenceCommand.nullable().optional(),
+}).strict().refine((b) => b.state !== undefined || b.fenceCommand !== undefined, 'give state or fenceCommand');
+export const patchZoneBody = z.object({ autoFailover: z.boolean() }).strict();
+export const restoreBody = z.object({ concurrency: z.number().int().min(1).max(50).optional() }).strict();
 export const reserveAddressBody = z.object({ reserved: z.boolean() }).strict();
 
 export const newImageName = z.string().min(1).max(100).regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lowercase letters, digits, ".", "_" or "-"');
@@ -61,7 +69,11 @@ export const migrateBody = z.object({
   snapshot: z.union([z.literal('latest'), z.literal('none'), z.string().uuid('must be "latest", "none" or a snapshot id')]).optional(),
   host: z.string().max(63).regex(DNS_LABEL, 'must be a host id').optional(),
 }).strict();
-export const evacuateBody = z.object({ concurrency: z.number().int().min(1).max(50).optional() }).strict();
+export const evacuateBody = z.object({
+  concurrency: z.number().int().min(1).max(50).optional(),
+  /** The admin says the host is powered off (or otherwise cannot run its instances): they may be rebuilt elsewhere. */
+  fenced: z.literal(true).optional(),
+}).strict();
 export const emptyBody = z.object({}).strict();
 
 export const actionBody = z.object({ action: z.enum(['start', 'stop', 'pause', 'resume', 'reboot']) }).strict();

@@ -32,6 +32,7 @@ export const hostView = (h: HostRow) => ({
   id: h.id, name: h.id, zone: h.zone_id, state: h.state, vcpus: h.vcpus, memoryMb: h.memory_mb, diskGb: h.disk_gb,
   usedVcpus: h.used_vcpus, usedMemoryMb: h.used_memory_mb, usedDiskGb: h.used_disk_gb,
   kinds: h.kinds, numa: h.numa, lastHeartbeatAt: h.last_heartbeat_at,
+  fenceCommand: h.fence_command ?? null, fencedAt: h.fenced_at ?? null, fencedBy: h.fenced_by ?? null,
 });
 
 export const imageView = (i: ImageRow) => ({

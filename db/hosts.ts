@@ -6,6 +6,7 @@ export interface HostRow {
   id: string; zone_id: string; state: string; vcpus: number; memory_mb: number; disk_gb: number;
   used_vcpus: number; used_memory_mb: number; used_disk_gb: number; numa: { nodes: NumaNode[] };
   kinds: string[]; last_heartbeat_at: Date | null;
+  fence_command?: string[] | null; fenced_at?: Date | null; fenced_by?: string | null;
 }
 export interface HostRegistration {
   id: string; zoneId: string; vcpus: number; memoryMb: number; diskGb: number;
@@ -45,6 +46,11 @@ export async function listHosts(db: Db, zoneId?: string): Promise<HostRow[]> {
 export async function getHost(db: Db, id: string): Promise<HostRow | undefined> {
   const row = await db('hosts').where({ id }).first();
   return row ? toHostRow(row) : undefined;
+}
+
+/** The argument vector that powers the host off (or null): run by the control worker before its instances are rebuilt elsewhere. */
+export async function setFenceCommand(db: Db, id: string, argv: string[] | null): Promise<void> {
+  await db('hosts').where({ id }).update({ fence_command: argv === null ? null : JSON.stringify(argv) });
 }
 
 export async function setHostState(db: Db, id: string, state: 'enabled' | 'draining' | 'disabled' | 'down'): Promise<void> {

@@ -2,18 +2,24 @@ import type { Db } from './connection';
 import { intToIp, ipToInt, parseCidr } from '../lib/net';
 import { ConflictError, ValidationError } from '../lib/errors';
 
-export interface Zone { id: string; subnet: string; gateway: string; bridge: string }
+export interface Zone { id: string; subnet: string; gateway: string; bridge: string; autoFailover?: boolean }
 
 export async function listZones(db: Db): Promise<Zone[]> {
-  return db('zones').orderBy('id').select('id', 'subnet', 'gateway', 'bridge');
+  return db('zones').orderBy('id').select('id', 'subnet', 'gateway', 'bridge', 'auto_failover as autoFailover');
 }
 
 export async function getZone(db: Db, id: string): Promise<Zone | undefined> {
-  return db('zones').where({ id }).first('id', 'subnet', 'gateway', 'bridge');
+  return db('zones').where({ id }).first('id', 'subnet', 'gateway', 'bridge', 'auto_failover as autoFailover');
+}
+
+/** Automatic failover of the zone's dead hosts (with self-fencing agents): off by default. */
+export async function setAutoFailover(db: Db, id: string, on: boolean): Promise<void> {
+  await db('zones').where({ id }).update({ auto_failover: on });
 }
 
 export async function upsertZone(db: Db, zone: Zone): Promise<void> {
-  await db('zones').insert(zone).onConflict('id').merge();
+  const { autoFailover: _ignored, ...row } = zone;
+  await db('zones').insert(row).onConflict('id').merge();
 }
 
 export interface PoolRow { id: string; zone_id: string; first_ip: string; last_ip: string }

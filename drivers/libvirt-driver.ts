@@ -244,9 +244,36 @@ export class LibvirtDriver implements InstanceDriver {
     return run('virsh', ['-c', this.o.uri, 'qemu-agent-command', '--timeout', '10', instanceResourceName(instanceId), JSON.stringify({ execute: command })], 20_000);
   }
 
-  /** The NIC is part of the domain definition. */
-  async attachNetwork(): Promise<void> {}
-  async detachNetwork(): Promise<void> {}
+  /** The NIC is part of the domain definition: on the network means its link is up. */
+  async attachNetwork(spec: InstanceSpec): Promise<void> {
+    await this.setLinks(spec.instanceId, 'up');
+  }
+
+  /** Off the network (fencing): the link of a running domain set down; nothing to do for one that is off. */
+  async detachNetwork(instanceId: string): Promise<void> {
+    await this.setLinks(instanceId, 'down');
+  }
+
+  private async setLinks(instanceId: string, state: 'up' | 'down'): Promise<void> {
+    if (!(await this.inspect(instanceId)).running) return;
+    for (const mac of await this.macs(instanceId)) {
+      await run('virsh', ['-c', this.o.uri, 'domif-setlink', instanceResourceName(instanceId), mac, state]);
+    }
+  }
+
+  private async macs(instanceId: string): Promise<string[]> {
+    const out = await run('virsh', ['-c', this.o.uri, 'domiflist', instanceResourceName(instanceId)]);
+    return [...out.matchAll(/([0-9a-f]{2}(?::[0-9a-f]{2}){5})/g)].map((m) => m[1]);
+  }
+
+  /** A running domain is on the network when every link is up. */
+  private async linksUp(instanceId: string): Promise<boolean> {
+    for (const mac of await this.macs(instanceId)) {
+      const out = await run('virsh', ['-c', this.o.uri, 'domif-getlink', instanceResourceName(instanceId), mac]);
+      if (!/\bup\b/.test(out)) return false;
+    }
+    return true;
+  }
 
   async resize(): Promise<void> {
     throw new NotSupportedError('libvirt', 'resize of a defined domain (recreate it with the new size)');
@@ -272,7 +299,8 @@ export class LibvirtDriver implements InstanceDriver {
         const instanceId = name.slice(3);
         const info = await hv.domainGetInfo(domain);
         const state = info.state === RUNNING || info.state === BLOCKED ? 'running' : info.state === PAUSED ? 'paused' : 'stopped';
-        const o: EngineObject = { instanceId, kind: 'kvm', state, attached: true, frozen: fs.existsSync(this.snapshotMarker(instanceId)) };
+        const attached = state !== 'running' || (await this.linksUp(instanceId).catch(() => true));
+        const o: EngineObject = { instanceId, kind: 'kvm', state, attached, frozen: fs.existsSync(this.snapshotMarker(instanceId)) };
         if (detail) o.detail = domainDetail(await hv.domainGetXMLDesc(domain));
         found.push(o);
       }

@@ -38,6 +38,7 @@ export function loadConfig() {
     hostScheduleToStartSeconds: num('VCLOUD_HOST_SCHEDULE_TO_START_SECONDS', 30),
     sourceScheduleToStartSeconds: num('VCLOUD_SOURCE_SCHEDULE_TO_START_SECONDS', 15),
     evacuateConcurrency: num('VCLOUD_EVACUATE_CONCURRENCY', 4),
+    failoverConcurrency: num('VCLOUD_FAILOVER_CONCURRENCY', 10),
     cpuAllocationRatio: num('VCLOUD_CPU_ALLOCATION_RATIO', 16),
     memoryAllocationRatio: num('VCLOUD_MEMORY_ALLOCATION_RATIO', 1),
     logLevel: env('VCLOUD_LOG_LEVEL', 'info'),
@@ -48,6 +49,13 @@ export function loadConfig() {
     reconcileIntervalSeconds: num('VCLOUD_RECONCILE_INTERVAL_SECONDS', 30),
     operationGraceSeconds: num('VCLOUD_OPERATION_GRACE_SECONDS', 30),
     orphanGraceSeconds: num('VCLOUD_ORPHAN_GRACE_SECONDS', 120),
+    selfFenceSeconds: num('VCLOUD_SELF_FENCE_SECONDS', 15),
+    deadAfterSeconds: num('VCLOUD_DEAD_AFTER_SECONDS', 25),
+    hostWatchScheduleId: env('VCLOUD_HOST_WATCH_SCHEDULE_ID', 'vcloud-host-watch'),
+    hostWatchSeconds: num('VCLOUD_HOST_WATCH_SECONDS', 5),
+    busySourceWaitSeconds: num('VCLOUD_BUSY_SOURCE_WAIT_SECONDS', 600),
+    peerAddress: env('VCLOUD_AGENT_PEER_ADDRESS', ''),
+    watchdogDir: env('VCLOUD_WATCHDOG_DIR', path.join(dataDir, 'watchdog')),
   };
 }
 
@@ -58,3 +66,14 @@ export { hostQueue } from './host-queue';
 export const placementRatios = (c: Config) => ({ cpu: c.cpuAllocationRatio, memory: c.memoryAllocationRatio });
 /** A host not heard from for six heartbeats takes no new placements. */
 export const hostLiveSeconds = (c: Config) => c.heartbeatSeconds * 6;
+
+/**
+ * The dead-host verdict waits longer than an agent cut off from the control plane takes to fence
+ * itself (and than a few missed heartbeats): a partitioned host has taken its instances off the
+ * network before they are rebuilt elsewhere. A configuration that breaks this is refused.
+ */
+export function checkFencingTimes(c: Config): void {
+  if (c.deadAfterSeconds < c.selfFenceSeconds + 2 * c.heartbeatSeconds) {
+    throw new Error(`VCLOUD_DEAD_AFTER_SECONDS (${c.deadAfterSeconds}) must be at least VCLOUD_SELF_FENCE_SECONDS (${c.selfFenceSeconds}) plus two heartbeats (${2 * c.heartbeatSeconds})`);
+  }
+}

@@ -17,17 +17,26 @@ node "$ROOT/dist/scripts/seed.js"
 
 start_bg api node "$ROOT/dist/api/server.js"
 start_bg control-worker node "$ROOT/dist/workers/control-worker.js"
+# Each host: its agent, and its fence watchdog beside it (workers/fence-watchdog.ts), which fences the
+# host when it is cut off from the control plane in a zone with automatic failover.
+start_host() {
+  local name="$1"; shift
+  (
+    export "$@"
+    start_bg "$name" node "$ROOT/dist/workers/host-worker.js"
+    start_bg "$name-watchdog" node "$ROOT/dist/workers/fence-watchdog.js"
+  )
+}
 # TCG: ordinary guest kernels hang under this machine's /dev/kvm; real hosts use kvm.
-VCLOUD_LIBVIRT_DOMAIN_TYPE="${VCLOUD_LIBVIRT_DOMAIN_TYPE:-qemu}" \
-VCLOUD_HOST_ID="${VCLOUD_HOST_ID:-local-1}" VCLOUD_HOST_ZONE="${VCLOUD_SEED_ZONE:-default}" \
-  start_bg host-agent node "$ROOT/dist/workers/host-worker.js"
+start_host host-agent VCLOUD_LIBVIRT_DOMAIN_TYPE="${VCLOUD_LIBVIRT_DOMAIN_TYPE:-qemu}" \
+  VCLOUD_HOST_ID="${VCLOUD_HOST_ID:-local-1}" VCLOUD_HOST_ZONE="${VCLOUD_SEED_ZONE:-default}" VCLOUD_AGENT_PEER_ADDRESS=127.0.0.1:7601
 
 # VCLOUD_HOSTS=2: a second host (local-2) with its own engine and libvirtd, on the same bridge.
 if [[ "${VCLOUD_HOSTS:-1}" -ge 2 ]]; then
   start_host_b_services
-  VCLOUD_LIBVIRT_DOMAIN_TYPE="${VCLOUD_LIBVIRT_DOMAIN_TYPE:-qemu}" VCLOUD_HOST_ID=local-2 VCLOUD_HOST_ZONE="${VCLOUD_SEED_ZONE:-default}" \
-    VCLOUD_DOCKER_SOCKET="$HOST_B_DOCKER_SOCK" VCLOUD_LIBVIRT_URI="$HOST_B_LIBVIRT_URI" \
-    start_bg host-agent-2 node "$ROOT/dist/workers/host-worker.js"
+  start_host host-agent-2 VCLOUD_LIBVIRT_DOMAIN_TYPE="${VCLOUD_LIBVIRT_DOMAIN_TYPE:-qemu}" VCLOUD_HOST_ID=local-2 \
+    VCLOUD_HOST_ZONE="${VCLOUD_SEED_ZONE:-default}" VCLOUD_DOCKER_SOCKET="$HOST_B_DOCKER_SOCK" VCLOUD_LIBVIRT_URI="$HOST_B_LIBVIRT_URI" \
+    VCLOUD_AGENT_PEER_ADDRESS=127.0.0.1:7602
 fi
 
 API="http://${VCLOUD_API_HOST:-127.0.0.1}:${VCLOUD_API_PORT:-8080}"

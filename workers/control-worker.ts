@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { hostLiveSeconds, loadConfig, placementRatios } from '../lib/config';
+import { checkFencingTimes, hostLiveSeconds, loadConfig, placementRatios } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { withHolds } from '../lib/test-holds';
 import { createDb, migrateLatest } from '../db/connection';
@@ -10,6 +10,7 @@ import { ensureSchedules } from './schedules';
 // Runs every workflow and the activities that touch the database, on `vcloud-control`.
 async function main() {
   const config = loadConfig();
+  checkFencingTimes(config);
   const log = createLogger('control-worker', config.logLevel);
   const db = createDb(config.databaseUrl);
   await migrateLatest(db);
@@ -20,6 +21,8 @@ async function main() {
     imageStoreDir: config.imageStoreDir, ipHealthReleaseAfter: config.ipHealthReleaseAfter,
     temporal: async () => new Client({ connection: client, namespace: config.temporalNamespace }),
     controlQueue: config.controlQueue, operationGraceSeconds: config.operationGraceSeconds, orphanGraceSeconds: config.orphanGraceSeconds,
+    deadAfterSeconds: config.deadAfterSeconds, selfFenceSeconds: config.selfFenceSeconds, failoverConcurrency: config.failoverConcurrency,
+    sourceScheduleToStartSeconds: config.sourceScheduleToStartSeconds,
   });
   const worker = await Worker.create({
     connection,

@@ -1,23 +1,21 @@
 import os from 'node:os';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { hostQueue, loadConfig } from '../lib/config';
+import { checkFencingTimes, hostQueue, loadConfig, type Config } from '../lib/config';
+import { hostProbeQueue } from '../lib/host-queue';
 import { createLogger, type Logger } from '../lib/logger';
 import { createDb } from '../db/connection';
-import { heartbeat, upsertHost } from '../db/hosts';
-import { sweepStaleCopies } from './stale-copies';
-import { DockerDriver } from '../drivers/docker-driver';
-import { LibvirtDriver } from '../drivers/libvirt-driver';
+import { upsertHost } from '../db/hosts';
+import { setPeerAddress } from '../db/fencing';
 import { DirImageStore } from '../images/image-store';
-import { DirStorage } from '../storage/dir-storage';
-import { LvmStorage } from '../storage/lvm-storage';
-import type { InstanceDriver, InstanceKind } from '../drivers/instance-driver';
 import { createHostActivities } from '../activities/host/instance-activities';
 import { createImageActivities } from '../activities/host/image-activities';
 import { DockerImages } from '../drivers/docker-images';
 import { RegistryClient } from '../images/registry';
 import { diskGbFree, readNumaTopology } from '../host/machine';
+import { sweepStaleCopies } from './stale-copies';
+import { createDrivers, hostDir } from './agent/drivers';
+import { ControlPlaneContact } from './agent/control-plane';
 
 /** Start-up steps that need Postgres wait for it (with backoff) instead of ending the agent. */
 async function patiently<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
@@ -32,78 +30,87 @@ async function patiently<T>(log: Logger, what: string, fn: () => Promise<T>): Pr
   }
 }
 
-// The only process that touches a host. It registers the host, heartbeats, and serves host-<id>.
+// The only process that touches a host. It registers the host, heartbeats, and serves host-<id>
+// (its work) and host-<id>-probe (a probe that ordinary work cannot starve: busy is not dead).
 async function main() {
   const config = loadConfig();
+  checkFencingTimes(config);
   const log = createLogger(`host-agent:${config.hostId}`, config.logLevel);
   const db = createDb(config.databaseUrl, { min: 0, max: 2 });
+  const drivers = await createDrivers(config, log);
 
-  const drivers: Partial<Record<InstanceKind, InstanceDriver>> = {};
-  const docker = new DockerDriver(config.dockerSocket, config.hostId, config.registry);
-  try {
-    log.info({ version: (await docker.probe()).version }, 'docker engine found');
-    drivers.docker = docker;
-  } catch (err) {
-    log.warn({ err: String(err) }, 'no docker engine: this host will not take containers');
-  }
-
-  const hostDir = (what: string) => path.join(config.dataDir, what, config.hostId);
-  const imageStore = new DirImageStore(config.imageStoreDir);
-  const storage = config.storageDriver === 'lvm'
-    ? new LvmStorage(config.lvmVolumeGroup)
-    : new DirStorage(config.storageDir ?? hostDir('disks'));
-  const libvirt = new LibvirtDriver({
-    uri: config.libvirtUri, domainType: config.libvirtDomainType, storage, imageStore,
-    cacheDir: hostDir('image-cache'), workDir: hostDir('work'), consoleDir: hostDir('consoles'),
+  await patiently(log, 'registering the host', async () => {
+    await upsertHost(db, {
+      id: config.hostId, zoneId: config.hostZone, vcpus: os.cpus().length,
+      memoryMb: Math.floor(os.totalmem() / 2 ** 20), diskGb: diskGbFree(config.dataDir), numa: { nodes: readNumaTopology() },
+      kinds: Object.keys(drivers),
+    });
+    await setPeerAddress(db, config.hostId, config.peerAddress || null);
   });
-  try {
-    log.info({ version: (await libvirt.probe()).version, uri: config.libvirtUri }, 'libvirt found');
-    drivers.kvm = libvirt;
-  } catch (err) {
-    log.warn({ err: String(err) }, 'no libvirt: this host will not take VMs');
-  }
-
-  const numa = readNumaTopology();
-  await patiently(log, 'registering the host', () => upsertHost(db, {
-    id: config.hostId, zoneId: config.hostZone, vcpus: os.cpus().length,
-    memoryMb: Math.floor(os.totalmem() / 2 ** 20), diskGb: diskGbFree(config.dataDir), numa: { nodes: numa },
-    kinds: Object.keys(drivers),
-  }));
-  const beat = setInterval(() => {
-    heartbeat(db, config.hostId).catch((err) => log.warn({ err: String(err) }, 'heartbeat failed'));
-  }, config.heartbeatSeconds * 1000);
-
   await patiently(log, 'sweeping stale copies', () => sweepStaleCopies(db, config.hostId, drivers, log));
 
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const worker = await Worker.create({
-    connection,
-    namespace: config.temporalNamespace,
-    taskQueue: hostQueue(config.hostId),
-    activities: {
-      ...createHostActivities({ hostId: config.hostId, drivers }),
-      ...createImageActivities({
-        hostId: config.hostId, images: drivers.docker ? new DockerImages(config.dockerSocket) : null, imageStore,
-        cacheDir: hostDir('image-cache'), registry: new RegistryClient(config.registry),
-      }),
-    },
-    maxConcurrentActivityTaskExecutions: 20,
-    // A step's heartbeats (every 3 s) reach the server as often, so a cancel reaches the step within seconds.
-    maxHeartbeatThrottleInterval: '3 seconds',
+  const client = await Connection.connect({ address: config.temporalAddress });
+  const contact = new ControlPlaneContact({
+    db, connection: client, hostId: config.hostId, heartbeatSeconds: config.heartbeatSeconds, selfFenceSeconds: config.selfFenceSeconds,
+    watchdogDir: config.watchdogDir, peerAddress: config.peerAddress, log, partitionFile: process.env.VCLOUD_TEST_PARTITION_FILE,
   });
-  log.info({ taskQueue: hostQueue(config.hostId), kinds: Object.keys(drivers) }, 'host agent running');
-  // The reconciler compares this host's engines with the database now rather than at its next tick.
-  void triggerReconcile(config, log);
-  const stop = () => worker.shutdown();
+  contact.start();
+
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const activities = {
+    ...createHostActivities({ hostId: config.hostId, drivers }),
+    ...createImageActivities({
+      hostId: config.hostId, images: drivers.docker ? new DockerImages(config.dockerSocket) : null, imageStore: new DirImageStore(config.imageStoreDir),
+      cacheDir: hostDir(config, 'image-cache'), registry: new RegistryClient(config.registry),
+    }),
+  };
+  const probe = { probeHost: async () => ({ hostId: config.hostId, kinds: Object.keys(drivers), at: new Date().toISOString() }) };
+  const makeWorkers = async () => [
+    await Worker.create({
+      connection, namespace: config.temporalNamespace, taskQueue: hostQueue(config.hostId), activities,
+      maxConcurrentActivityTaskExecutions: 20,
+      // A step's heartbeats (every 3 s) reach the server as often, so a cancel reaches the step within seconds.
+      maxHeartbeatThrottleInterval: '3 seconds',
+    }),
+    await Worker.create({
+      connection, namespace: config.temporalNamespace, taskQueue: hostProbeQueue(config.hostId), activities: probe,
+      maxConcurrentActivityTaskExecutions: 4,
+    }),
+  ];
+
+  let stopping = false;
+  let running: Worker[] = [];
+  const stop = () => {
+    stopping = true;
+    for (const w of running) w.shutdown();
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  await worker.run();
-  clearInterval(beat);
+  // (Test only) a simulated partition stops the workers until it ends, as a lost network would.
+  const partitionWatch = setInterval(() => {
+    if (contact.partitioned && running.length) for (const w of running) w.shutdown();
+  }, 500);
+  let announced = false;
+  while (!stopping) {
+    if (contact.partitioned) {
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    running = await makeWorkers();
+    log.info({ taskQueue: hostQueue(config.hostId), kinds: Object.keys(drivers) }, 'host agent running');
+    // The reconciler compares this host's engines with the database now rather than at its next tick.
+    if (!announced) void triggerReconcile(config, log).then(() => { announced = true; });
+    await Promise.all(running.map((w) => w.run()));
+    running = [];
+  }
+  clearInterval(partitionWatch);
+  contact.stop();
   await connection.close();
+  await client.close();
   await db.destroy();
 }
 
-async function triggerReconcile(config: ReturnType<typeof loadConfig>, log: Logger): Promise<void> {
+async function triggerReconcile(config: Config, log: Logger): Promise<void> {
   try {
     const connection = await Connection.connect({ address: config.temporalAddress });
     try {

@@ -19,9 +19,10 @@ async function ensureSchedule(client: Client, config: Config, s: ScheduleSpec): 
   }
 }
 
-/** The IP-pool health check and the reconciler. */
+/** The IP-pool health check, the reconciler and the host watch (automatic failover). */
 export async function ensureSchedules(connection: Connection, config: Config): Promise<void> {
   const client = new Client({ connection, namespace: config.temporalNamespace });
   await ensureSchedule(client, config, { id: config.ipHealthScheduleId, everySeconds: config.ipHealthIntervalSeconds, workflowType: 'ipPoolHealth', args: [{}] });
   await ensureSchedule(client, config, { id: config.reconcileScheduleId, everySeconds: config.reconcileIntervalSeconds, workflowType: 'reconcile', args: [] });
+  await ensureSchedule(client, config, { id: config.hostWatchScheduleId, everySeconds: config.hostWatchSeconds, workflowType: 'watchHosts', args: [] });
 }

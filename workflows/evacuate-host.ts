@@ -1,13 +1,19 @@
-import { ParentClosePolicy, defineQuery, executeChild, isCancellation, patched, setHandler } from '@temporalio/workflow';
+import { ParentClosePolicy, defineQuery, executeChild, getExternalWorkflowHandle, isCancellation, patched, setHandler } from '@temporalio/workflow';
 import { control } from './activity-options';
 import { migrateInstance } from './migrate-instance';
-import { LIFECYCLE_V2, runOperation } from './operation';
+import { FENCING, LIFECYCLE_V2, runOperation } from './operation';
+import { judgeHost } from './liveness';
+import { wakeSignal } from './repair-instance';
 import { reasonOf } from './saga';
 import { forEachBounded } from './bounded';
 import type { EvacuationProgress } from '../activities/control/migration-activities';
 import { evacuateHost as legacyEvacuateHost } from './legacy/evacuate-host';
 
-export interface EvacuateInput { operationId: string; hostId: string; concurrency: number; requestedBy: string | null; sourceScheduleToStartSeconds?: number }
+export interface EvacuateInput {
+  operationId: string; hostId: string; concurrency: number; requestedBy: string | null; sourceScheduleToStartSeconds?: number;
+  busySourceWaitSeconds?: number;
+}
+
 
 export const progressQuery = defineQuery<EvacuationProgress>('progress');
 
@@ -24,13 +30,24 @@ export async function evacuateHost(input: EvacuateInput): Promise<EvacuationProg
   return runOperation(input.operationId, {
     async run(op, _saga, { reopened }) {
       prior = (await control.beginEvacuate(op, hostId, reopened)).priorState;
-      const alive = await control.hostAlive(hostId);
+      let alive: boolean;
+      let fencedBy: string | null = null;
+      if (patched(FENCING)) {
+        // A dead host is fenced before anything of it is rebuilt elsewhere; a live one is emptied by moves.
+        alive = (await judgeHost(hostId)).verdict !== 'dead';
+        if (!alive) {
+          fencedBy = (await control.fenceHost(op, hostId)).by;
+          for (const repair of await control.repairsWaitingOn(op, hostId)) await getExternalWorkflowHandle(repair).signal(wakeSignal).catch(() => undefined);
+        }
+      } else {
+        alive = await control.hostAlive(hostId);
+      }
       const ids = await control.instancesOnHost(op, hostId);
-      const progress: Required<EvacuationProgress> = { total: ids.length, done: 0, failed: 0, skipped: 0, remaining: ids.length, failures: [] };
+      const progress: Required<EvacuationProgress> = { total: ids.length, done: 0, failed: 0, skipped: 0, remaining: ids.length, failures: [], moved: [], fencedBy };
       setHandler(progressQuery, () => progress);
       await control.recordProgress(op, progress);
 
-      const childInput = { snapshot: 'latest', sourceAlive: alive, sourceScheduleToStartSeconds: input.sourceScheduleToStartSeconds };
+      const childInput = { snapshot: 'latest', sourceAlive: alive, sourceScheduleToStartSeconds: input.sourceScheduleToStartSeconds, busySourceWaitSeconds: input.busySourceWaitSeconds };
       await forEachBounded(ids, input.concurrency, async (instanceId) => {
         const child = await control.beginChildMigration(op, hostId, instanceId, input.requestedBy, childInput);
         if ('skip' in child) {
@@ -42,6 +59,7 @@ export async function evacuateHost(input: EvacuateInput): Promise<EvacuationProg
               parentClosePolicy: ParentClosePolicy.ABANDON,
             });
             progress.done++;
+            progress.moved.push(instanceId);
           } catch (err) {
             if (isCancellation(err)) throw err;
             progress.failed++;

@@ -9,3 +9,5 @@ export { instanceAction } from './instance-action';
 export { repairInstance } from './repair-instance';
 export { reconcile, reconcileHost } from './reconcile';
 export { checkInvariants } from './check-invariants';
+export { restoreHost } from './restore-host';
+export { watchHosts } from './watch-hosts';

@@ -1,8 +1,9 @@
-import { ActivityFailure, TimeoutFailure, isCancellation, patched, proxyActivities, uuid4 } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, isCancellation, patched, proxyActivities, uuid4 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import { control, onHost } from './activity-options';
-import { LIFECYCLE_V2, runOperation } from './operation';
+import { FENCING, LIFECYCLE_V2, runOperation } from './operation';
 import { reasonOf } from './saga';
+import { judgeHost } from './liveness';
 import { hostQueue } from '../lib/host-queue';
 import { BUSINESS_ERROR_TYPES } from '../lib/errors';
 import type { InstanceState } from '../lib/instance-states';
@@ -18,11 +19,15 @@ export interface MigrateInput {
   /** From an evacuation that already knows the source is dead: do not wait on it. */
   sourceAlive?: boolean;
   sourceScheduleToStartSeconds?: number;
+  /** How long a source that is alive but does not take its steps (busy) is waited for. */
+  busySourceWaitSeconds?: number;
 }
 export interface MigrateResult { hostId: string; snapshotId: string | null; sourceAlive: boolean }
 
-const deadSource = (err: unknown) =>
+/** The step was not taken by the host's agent in time: it is busy, or gone. */
+const notTaken = (err: unknown) =>
   err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
+const DEAD = Symbol('dead');
 
 /** Steps on a migration's source, which may be dead: a short schedule-to-start timeout is the verdict, not retried. */
 function onSource(hostId: string, scheduleToStartSeconds: number) {
@@ -55,6 +60,42 @@ export async function migrateInstance(input: MigrateInput): Promise<MigrateResul
       prior = begun.priorState;
       let sourceAlive = input.sourceAlive !== false && begun.sourceHostId !== null;
       const source = begun.sourceHostId ? onSource(begun.sourceHostId, wait) : null;
+      const busyUntil = Date.now() + (input.busySourceWaitSeconds ?? 600) * 1000;
+      // Judged dead: undos on the source cannot run now; the reconciler sets its copy right when it returns.
+      let sourceDead = false;
+      /**
+       * A step on the source. Not taken in time, the source is judged by the liveness rule: alive
+       * (its probe answers: busy) or not known yet, the step is asked again until busySourceWait;
+       * dead, it is fenced first (else nothing is rebuilt: the move fails and is undone).
+       */
+      const onLiveSource = async <T>(step: () => Promise<T>, taken: () => void): Promise<T | typeof DEAD> => {
+        for (;;) {
+          try {
+            const done = await step();
+            taken();
+            return done;
+          } catch (err) {
+            if (!notTaken(err)) {
+              taken();
+              throw err;
+            }
+            // Before fencing, a source that did not take a step in time counted as dead at once.
+            if (!patched(FENCING)) return DEAD;
+            const judged = await judgeHost(begun.sourceHostId!);
+            if (judged.verdict === 'dead') {
+              sourceDead = true;
+              await control.fenceHost(op, begun.sourceHostId!);
+              return DEAD;
+            }
+            await control.recordProgress(op, {
+              waitingForSource: begun.sourceHostId, probeAnswered: judged.probeAnswered, heartbeatAgeSeconds: judged.facts.heartbeatAgeSeconds,
+            });
+            if (Date.now() >= busyUntil) {
+              throw ApplicationFailure.nonRetryable(`source host ${begun.sourceHostId} did not take the move's steps for ${input.busySourceWaitSeconds ?? 600} s (${judged.probeAnswered ? 'busy: its probe answers' : 'not answering, not yet dead'})`, 'SourceBusyError');
+            }
+          }
+        }
+      };
       const spec = (on: 'home' | 'target' = 'home', restore: Restore | null = null) => control.instanceSpec(op, instanceId, on, restore);
 
       saga.add('release the target claim', () => control.releaseTarget(op, instanceId));
@@ -65,15 +106,21 @@ export async function migrateInstance(input: MigrateInput): Promise<MigrateResul
         if (sourceAlive && source) {
           const snapshotId = uuid4();
           await control.createSnapshotRow(op, instanceId, snapshotId);
-          saga.add('thaw the source', async () => source.endSnapshot(await spec()));
+          // Undone only if the source took the step (a step it never took froze nothing).
+          let snapshotTaken = false;
+          saga.add('thaw the source', async () => { if (snapshotTaken && !sourceDead) await source.endSnapshot(await spec()); });
           try {
-            const made = await source.snapshotInstance(await spec(), snapshotId);
-            await control.markSnapshotReady(op, snapshotId, made.location, made.digest);
-            restore = { snapshotId, location: made.location, digest: made.digest };
+            const made = await onLiveSource(async () => source.snapshotInstance(await spec(), snapshotId), () => { snapshotTaken = true; });
+            if (made === DEAD) {
+              await control.markSnapshotFailed(op, snapshotId, 'the source host is dead');
+              sourceAlive = false;
+            } else {
+              await control.markSnapshotReady(op, snapshotId, made.location, made.digest);
+              restore = { snapshotId, location: made.location, digest: made.digest };
+            }
           } catch (err) {
             await control.markSnapshotFailed(op, snapshotId, reasonOf(err));
-            if (!deadSource(err)) throw err;
-            sourceAlive = false;
+            throw err;
           }
         }
         restore ??= await control.latestSnapshot(op, instanceId);
@@ -82,15 +129,11 @@ export async function migrateInstance(input: MigrateInput): Promise<MigrateResul
       }
 
       if (sourceAlive && source) {
+        let stopTaken = false;
         saga.add('bring the source back', async () => {
-          if (wasRunning) await source.convergeInstance(await spec(), 'running');
+          if (wasRunning && stopTaken && !sourceDead) await source.convergeInstance(await spec(), 'running');
         });
-        try {
-          await source.stopInstance(await spec());
-        } catch (err) {
-          if (!deadSource(err)) throw err;
-          sourceAlive = false;
-        }
+        if ((await onLiveSource(async () => source.stopInstance(await spec()), () => { stopTaken = true; })) === DEAD) sourceAlive = false;
       }
 
       const target = onHost(claim.hostId);

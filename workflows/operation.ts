@@ -8,6 +8,8 @@ import type { OpRef } from '../db/operations';
  * ./legacy), so their recorded histories replay; every new run takes this marker and the code here.
  */
 export const LIFECYCLE_V2 = 'lifecycle-v2';
+/** Dead hosts fenced before a rebuild, busy sources waited for (host failure without split brain). */
+export const FENCING = 'fencing';
 
 export interface Failure {
   reason: string;

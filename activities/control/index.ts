@@ -5,9 +5,10 @@ import { createImageControlActivities } from './image-activities';
 import { createIpHealthActivities } from './ip-health-activities';
 import { createRepairActivities } from './repair-activities';
 import { createReconcileActivities, type ReconcileDeps } from './reconcile-activities';
+import { createFailoverActivities, type FailoverDeps } from './failover-activities';
 import { evaluateInvariants, type HostView } from '../../db/invariants';
 
-export interface AllControlDeps extends ControlDeps, Omit<ReconcileDeps, 'db'> { ipHealthReleaseAfter: number }
+export interface AllControlDeps extends ControlDeps, Omit<ReconcileDeps, 'db'>, Omit<FailoverDeps, 'db' | 'hostLiveSeconds'> { ipHealthReleaseAfter: number }
 
 /** Every activity the control worker serves; workflows call them through ../../workflows/activity-options `control`. */
 export function createControlActivities(deps: AllControlDeps) {
@@ -19,6 +20,7 @@ export function createControlActivities(deps: AllControlDeps) {
     ...createIpHealthActivities({ db, hostLiveSeconds: deps.hostLiveSeconds, releaseAfter: deps.ipHealthReleaseAfter }),
     ...createRepairActivities({ db }),
     ...createReconcileActivities(deps),
+    ...createFailoverActivities(deps),
     async evaluateInvariants(hosts: HostView[], settled: boolean) {
       return evaluateInvariants(db as Knex, hosts, settled);
     },

@@ -17,6 +17,10 @@ export interface EvacuationProgress {
   total: number; done: number; failed: number; remaining: number; failures: { instanceId: string; reason: string }[];
   /** Instances that left the host or changed state before their turn: not moved, never revived. */
   skipped?: number;
+  /** The instances moved away: what `POST /v1/hosts/:id/restore` brings back. */
+  moved?: string[];
+  /** How a dead host was fenced before its instances were rebuilt (null: it was alive). */
+  fencedBy?: string | null;
 }
 export type ChildMigration = { operationId: string; workflowId: string } | { skip: string };
 
@@ -144,10 +148,11 @@ export function createMigrationActivities(deps: ControlDeps) {
      * The child's operation row, after reading the instance again: one that left the host, or is
      * no longer running or stopped (deleted meanwhile, say), is skipped, never revived.
      */
-    async beginChildMigration(op: OpRef, hostId: string, instanceId: string, requestedBy: string | null, input: Record<string, unknown>): Promise<ChildMigration> {
+    async beginChildMigration(op: OpRef, fromHostId: string | null, instanceId: string, requestedBy: string | null, input: Record<string, unknown>): Promise<ChildMigration> {
       return inRun(db, op, async (trx) => {
         const instance = await lockInstance(trx, instanceId);
-        if (!instance || instance.host_id !== hostId) return { skip: 'it is no longer on the host' };
+        if (!instance || (fromHostId !== null && instance.host_id !== fromHostId)) return { skip: 'it is no longer on the host' };
+        if (input.host && instance.host_id === input.host) return { skip: 'it is already there' };
         if (!MOVABLE_STATES.includes(instance.state)) return { skip: `it is ${instance.state}` };
         const n = await nextSequence(trx, { instance_id: instanceId }, 'migrate');
         const operationId = crypto.randomUUID();
@@ -163,6 +168,10 @@ export function createMigrationActivities(deps: ControlDeps) {
         }
         return { operationId, workflowId };
       });
+    },
+    /** A restored host takes work again. */
+    async enableHost(op: OpRef, hostId: string): Promise<void> {
+      await inRun(db, op, (trx) => trx('hosts').where({ id: hostId }).whereIn('state', ['disabled', 'down', 'enabled']).update({ state: 'enabled' }));
     },
     /** draining -> `to`: disabled when the evacuation is done, the prior state when it is undone. */
     async endEvacuation(op: OpRef, hostId: string, to: 'enabled' | 'disabled' | 'down'): Promise<void> {

@@ -2,17 +2,22 @@ import type { Knex } from 'knex';
 import { lockInstance, transitionInstance } from '../../db/instances';
 import type { OpRef } from '../../db/operations';
 import { recordEvent } from '../../db/reconcile';
+import { recordStaleCopy } from '../../db/snapshots';
 import { StateConflictError } from '../../lib/errors';
 import type { InstanceKind } from '../../drivers/instance-driver';
 import type { InstanceState, RepairTarget } from '../../lib/instance-states';
 import { inRun, releaseHoldings } from './instance-activities';
 
-export interface RepairPlan { kind: InstanceKind; homeHostId: string | null; targetHostId: string | null; repairTo: RepairTarget }
+export interface RepairPlan {
+  kind: InstanceKind; homeHostId: string | null; targetHostId: string | null; repairTo: RepairTarget;
+  /** Hosts fenced since they were last heard from: a copy there cannot run; it is destroyed when the host returns. */
+  fenced: string[];
+}
 
 // Control side of repairs: a `repairing` instance's copies brought in line, then its state settled.
 export function createRepairActivities({ db }: { db: Knex }) {
-  const planOf = (i: { kind: InstanceKind; host_id: string | null; target_host_id: string | null; repair_to: RepairTarget | null }): RepairPlan =>
-    ({ kind: i.kind, homeHostId: i.host_id, targetHostId: i.target_host_id, repairTo: i.repair_to ?? 'failed' });
+  const planOf = (i: { kind: InstanceKind; host_id: string | null; target_host_id: string | null; repair_to: RepairTarget | null }, fenced: string[]): RepairPlan =>
+    ({ kind: i.kind, homeHostId: i.host_id, targetHostId: i.target_host_id, repairTo: i.repair_to ?? 'failed', fenced });
 
   return {
     /** A repair of an instance no longer repairing (a reset run after it ended) has nothing to do. */
@@ -28,7 +33,18 @@ export function createRepairActivities({ db }: { db: Knex }) {
       return inRun(db, op, async (trx) => {
         const instance = await lockInstance(trx, instanceId);
         if (instance?.state !== 'repairing') throw new StateConflictError(`instance ${instanceId} is ${instance?.state}, not repairing`);
-        return planOf(instance);
+        const hosts = [instance.host_id, instance.target_host_id].filter((h): h is string => h !== null);
+        const fenced: string[] = await trx('hosts').whereIn('id', hosts).whereNotNull('fenced_at')
+          .where((q) => q.whereNull('last_heartbeat_at').orWhereRaw('fenced_at >= last_heartbeat_at')).pluck('id');
+        return planOf(instance, fenced);
+      });
+    },
+
+    /** A copy on a fenced host: recorded, so its agent destroys it before it serves again. */
+    async leaveCopyOnFencedHost(op: OpRef, instanceId: string, hostId: string, kind: InstanceKind): Promise<void> {
+      await inRun(db, op, async (trx) => {
+        await recordStaleCopy(trx, instanceId, hostId, kind);
+        await recordEvent(trx, { instanceId, hostId, kind: 'left-on-fenced-host', detail: `host ${hostId} is fenced: its copy is destroyed when it returns` });
       });
     },
 

@@ -4,14 +4,15 @@ import { asyncRoute } from '../async-route';
 import { requireAdmin } from '../auth';
 import { validationError } from '../problem';
 import {
-  addressStateQuery, createPoolBody, createUserBody, createZoneBody, eventsQuery, grantBody, growPoolBody, patchHostBody, reserveAddressBody, uuidParam,
+  addressStateQuery, createPoolBody, createUserBody, createZoneBody, eventsQuery, grantBody, growPoolBody, patchHostBody, patchZoneBody,
+  reserveAddressBody, uuidParam,
 } from '../schemas';
 import { hostView } from '../views';
 import type { Deps } from '../start-operation';
 import { createUser, getUser, issueToken, listTokens, listUsers, revokeToken } from '../../db/users';
 import { listGrants, putGrant } from '../../db/grants';
-import { addPool, getPool, getZone, growPool, listAddresses, listPools, setAddressReserved, upsertZone } from '../../db/zones';
-import { getHost, setHostState } from '../../db/hosts';
+import { addPool, getPool, getZone, growPool, listAddresses, listPools, setAddressReserved, setAutoFailover, upsertZone } from '../../db/zones';
+import { getHost, setFenceCommand, setHostState } from '../../db/hosts';
 import { listEvents } from '../../db/reconcile';
 import { AppError, ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../lib/errors';
 import { inCidr, parseCidr } from '../../lib/net';
@@ -147,11 +148,22 @@ export function adminRoutes({ db }: Deps): Router {
     const host = await getHost(db, req.params.id);
     if (!host) throw new NotFoundError(`host ${req.params.id} not found`);
     const body = parse(patchHostBody, req.body);
-    if (host.state === 'draining' && body.state !== 'disabled' && body.state !== 'draining') {
-      throw new AppError(409, 'Conflict', 'the host is being evacuated');
+    if (body.state !== undefined) {
+      if (host.state === 'draining' && body.state !== 'disabled' && body.state !== 'draining') {
+        throw new AppError(409, 'Conflict', 'the host is being evacuated');
+      }
+      await setHostState(db, host.id, body.state);
     }
-    await setHostState(db, host.id, body.state);
+    if (body.fenceCommand !== undefined) await setFenceCommand(db, host.id, body.fenceCommand);
     res.json(hostView((await getHost(db, host.id))!));
+  }));
+
+  router.patch('/v1/zones/:id', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const zone = await zoneOr404(req.params.id);
+    const body = parse(patchZoneBody, req.body);
+    await setAutoFailover(db, zone.id, body.autoFailover);
+    res.json(await getZone(db, zone.id));
   }));
   return router;
 }

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import { asyncRoute } from '../async-route';
 import { currentUser, requireAdmin } from '../auth';
 import { reply, validationError } from '../problem';
-import { emptyBody, evacuateBody, migrateBody, uuidParam } from '../schemas';
+import { emptyBody, evacuateBody, migrateBody, restoreBody, uuidParam } from '../schemas';
 import { startOperation, type Deps } from '../start-operation';
 import { acceptedOperation, hostView, instanceView } from '../views';
 import { visibleInstance } from './instances';
@@ -12,7 +12,10 @@ import { getHost, setHostState } from '../../db/hosts';
 import { lockInstance } from '../../db/instances';
 import { nextSequence } from '../../db/operations';
 import { MOVABLE_STATES } from '../../lib/instance-states';
-import { evacuateHost, migrateInstance, snapshotInstance } from '../../workflows';
+import { evacuateHost, migrateInstance, restoreHost, snapshotInstance } from '../../workflows';
+import { hostFacts, markFenced } from '../../db/fencing';
+import { hostLiveSeconds } from '../../lib/config';
+import type { Knex } from 'knex';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { DirImageStore } from '../../images/image-store';
 import { RegistryClient } from '../../images/registry';
@@ -109,13 +112,52 @@ export function migrationRoutes(deps: Deps): Router {
       write: async (trx) => {
         const locked = await trx('hosts').where({ id: host.id }).forUpdate().first();
         if (locked.state === 'draining') throw new ConflictError(`host ${host.id} is already being evacuated`);
+        await requireFencedIfDead(trx, host.id, parsed.data.fenced === true);
         const sequence = await nextSequence(trx, { host_id: host.id }, 'evacuate');
         await setHostState(trx, host.id, 'draining');
         return { hostId: host.id, priorState: locked.state, sequence, body: (op) => ({ host: hostView({ ...host, state: 'draining' }), operation: runningOp(config, op, 'evacuate', { hostId: host.id }, user.id) }) };
       },
       input: ({ operationId }) => ({
         operationId, hostId: host.id, concurrency: parsed.data.concurrency ?? config.evacuateConcurrency, requestedBy: user.id,
-        sourceScheduleToStartSeconds: config.sourceScheduleToStartSeconds,
+        sourceScheduleToStartSeconds: config.sourceScheduleToStartSeconds, busySourceWaitSeconds: config.busySourceWaitSeconds,
+      }),
+    });
+    reply(res, answer);
+  }));
+
+  /**
+   * Evacuating a dead host rebuilds its instances elsewhere with the same addresses: only when it
+   * cannot run them any more. It has a fence command (the evacuation runs it first), or its zone has
+   * automatic failover (its watchdog fences it before it is declared dead), or the admin says so now.
+   */
+  async function requireFencedIfDead(trx: Knex.Transaction, hostId: string, saidFenced: boolean): Promise<void> {
+    if (saidFenced) return markFenced(trx, hostId, 'admin', 'the admin said so when evacuating it');
+    const facts = (await hostFacts(trx, hostId, hostLiveSeconds(config)))!;
+    if ((facts.heartbeatAgeSeconds ?? Infinity) < config.deadAfterSeconds || facts.fencedSinceHeard) return;
+    if (facts.fenceCommand || facts.autoFailover) return;
+    throw new ConflictError(`host ${hostId} has not been heard from for ${facts.heartbeatAgeSeconds === null ? 'ever' : `${Math.round(facts.heartbeatAgeSeconds)} s`} and is not fenced: its instances may still be running, and rebuilding them elsewhere would put their addresses on the wire twice. Power it off and evacuate it with {"fenced": true}, give it a fence command (PATCH /v1/hosts/${hostId} {"fenceCommand": [...]}), or turn on automatic failover in zone ${facts.zoneId}.`, { errors: [{ path: 'fenced', message: 'the host is dead and not fenced' }] });
+  }
+
+  router.post('/v1/hosts/:id/restore', asyncRoute(async (req, res) => {
+    const user = requireAdmin(req);
+    const host = await getHost(db, req.params.id);
+    if (!host) throw new NotFoundError(`host ${req.params.id} not found`);
+    const parsed = restoreBody.safeParse(req.body ?? {});
+    if (!parsed.success) throw validationError(parsed.error);
+    const answer = await startOperation(deps, {
+      userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['restore', host.id, parsed.data],
+      type: 'restore', workflow: restoreHost, workflowId: ({ sequence }) => `host-${host.id}-restore-${sequence}`,
+      write: async (trx) => {
+        const locked = await trx('hosts').where({ id: host.id }).forUpdate().first();
+        if (locked.state === 'draining') throw new ConflictError(`host ${host.id} is being evacuated`);
+        const facts = (await hostFacts(trx, host.id, hostLiveSeconds(config)))!;
+        if ((facts.heartbeatAgeSeconds ?? Infinity) > hostLiveSeconds(config)) throw new ConflictError(`host ${host.id} is not answering: nothing can be moved back to it`);
+        if (await trx('operations').where({ host_id: host.id, type: 'restore', state: 'running' }).first('id')) throw new ConflictError(`host ${host.id} is already being restored`);
+        const sequence = await nextSequence(trx, { host_id: host.id }, 'restore');
+        return { hostId: host.id, priorState: locked.state, sequence, body: (op) => ({ host: hostView(host), operation: runningOp(config, op, 'restore', { hostId: host.id }, user.id) }) };
+      },
+      input: ({ operationId }) => ({
+        operationId, hostId: host.id, concurrency: parsed.data.concurrency ?? config.evacuateConcurrency, requestedBy: user.id,
       }),
     });
     reply(res, answer);

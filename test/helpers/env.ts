@@ -12,9 +12,16 @@ export const TEST_CONTROL_QUEUE = 'vcloud-control-test';
 export const TEMPORAL_ADDRESS = process.env.VCLOUD_TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 export const TEST_ZONE = { id: 'test', subnet: '10.214.0.0/24', gateway: '10.214.0.1', bridge: 'vctest0' };
 export const TEST_POOL = ['10.214.0.10', '10.214.0.250'] as const;
-export const HOST_A = { id: 'test-a', dockerSocket: '/var/run/docker.sock', libvirtUri: 'qemu:///system' };
+export const HOST_A = { id: 'test-a', dockerSocket: '/var/run/docker.sock', libvirtUri: 'qemu:///system', peerAddress: '127.0.0.1:17601' };
 /** Host B: a second Docker engine with its own socket and data root, on the same zone bridge. */
-export const HOST_B = { id: 'test-b', dockerSocket: path.join(DATA, 'docker-b.sock'), libvirtUri: `qemu+unix:///system?socket=${path.join(DATA, 'libvirt-b', 'run', 'libvirt-sock')}` };
+export const HOST_B = {
+  id: 'test-b', dockerSocket: path.join(DATA, 'docker-b.sock'), libvirtUri: `qemu+unix:///system?socket=${path.join(DATA, 'libvirt-b', 'run', 'libvirt-sock')}`,
+  peerAddress: '127.0.0.1:17602',
+};
+/** Fencing times of the test platform (heartbeat every 2 s): a host fences itself after 6 s cut off, is dead after 10. */
+export const TEST_SELF_FENCE_SECONDS = 6;
+export const TEST_DEAD_AFTER_SECONDS = 10;
+export const TEST_HOST_WATCH_SCHEDULE = 'vcloud-host-watch-test';
 export const TEST_IP_HEALTH_SCHEDULE = 'ip-pool-health-test';
 export const TEST_RECONCILE_SCHEDULE = 'vcloud-reconcile-test';
 /** The test platform's reconciler runs often and acts soon, so the tests see it work in seconds. */
@@ -49,6 +56,12 @@ export function processEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
     VCLOUD_OPERATION_GRACE_SECONDS: '5',
     VCLOUD_ORPHAN_GRACE_SECONDS: '5',
     VCLOUD_TEST_HOLDS_DIR: TEST_HOLDS,
+    VCLOUD_SELF_FENCE_SECONDS: String(TEST_SELF_FENCE_SECONDS),
+    VCLOUD_DEAD_AFTER_SECONDS: String(TEST_DEAD_AFTER_SECONDS),
+    VCLOUD_HOST_WATCH_SCHEDULE_ID: TEST_HOST_WATCH_SCHEDULE,
+    VCLOUD_HOST_WATCH_SECONDS: '2',
+    VCLOUD_BUSY_SOURCE_WAIT_SECONDS: '120',
+    VCLOUD_WATCHDOG_DIR: path.join(DATA, 'test-watchdog'),
     ...extra,
   };
 }

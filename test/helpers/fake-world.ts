@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { OpRef, Outcome } from '../../db/operations';
 import { ACTIONS, MOVABLE_STATES, type Action, type InstanceState, type RepairTarget, type SettledState } from '../../lib/instance-states';
-import { RunSupersededError, StateConflictError, CapacityError } from '../../lib/errors';
+import { RunSupersededError, StateConflictError, CapacityError, ConflictError } from '../../lib/errors';
 import { PermanentDriverError } from '../../drivers/instance-driver';
 
 /**
@@ -33,6 +33,8 @@ export class FakeWorld {
   snapshots = new Map<string, { instanceId: string; state: string }>();
   stale = new Set<string>();
   hostState = new Map<string, string>([['h1', 'enabled'], ['h2', 'enabled'], ['h4', 'enabled']]);
+  fencedHosts = new Set<string>();
+  movedFrom = new Map<string, string[]>();
   images = new Map<string, string>();
   /** Calls concerning each instance (or image), in order. */
   calls = new Map<string, string[]>();
@@ -236,11 +238,26 @@ export class FakeWorld {
         w.move(i, to, ['migrating']);
       },
       async hostAlive(hostId: string) { return w.hostState.get(hostId) !== 'dead'; },
+      async hostFacts(hostId: string) {
+        const dead = w.hostState.get(hostId) === 'dead';
+        return { hostId, zoneId: 'z', state: 'enabled', heartbeatAgeSeconds: dead ? 999 : 1, lastHeartbeatAt: null, zonePeers: 2, zonePeersLive: 2,
+          autoFailover: false, fenceCommand: null, fencedAt: null, fencedBy: null, fencedSinceHeard: false, deadAfterSeconds: 25, selfFenceSeconds: 15 };
+      },
+      async fenceHost(op: OpRef, hostId: string) {
+        w.assertRun(op);
+        if (!w.fencedHosts.has(hostId)) throw new ConflictError(`host ${hostId} is not fenced`);
+        return { by: 'admin', detail: 'test' };
+      },
+      async repairsWaitingOn(op: OpRef) { w.assertRun(op); return []; },
+      async enableHost(op: OpRef, hostId: string) { w.assertRun(op); w.hostState.set(hostId, 'enabled'); },
+      async movedAway(op: OpRef, hostId: string) { w.assertRun(op); return w.movedFrom.get(hostId) ?? []; },
+      async leaveCopyOnFencedHost(op: OpRef, id: string, hostId: string) { w.assertRun(op); w.stale.add(`${hostId}:${id}`); },
       async beginEvacuate(op: OpRef, hostId: string) { const o = w.assertRun(op); w.hostState.set(hostId, 'draining'); return { priorState: (o.prior ?? 'enabled') as 'enabled' }; },
       async instancesOnHost(op: OpRef, hostId: string) { w.assertRun(op); return [...w.inst.values()].filter((i) => i.host === hostId && MOVABLE_STATES.includes(i.state)).map((i) => i.id); },
-      async beginChildMigration(op: OpRef, hostId: string, id: string) {
+      async beginChildMigration(op: OpRef, hostId: string | null, id: string, _by: string | null, input: { host?: string }) {
         w.assertRun(op); const i = w.inst.get(id);
-        if (!i || i.host !== hostId) return { skip: 'it is no longer on the host' };
+        if (!i || (hostId !== null && i.host !== hostId)) return { skip: 'it is no longer on the host' };
+        if (input.host && i.host === input.host) return { skip: 'it is already there' };
         if (!MOVABLE_STATES.includes(i.state)) return { skip: `it is ${i.state}` };
         const child = w.addOp('migrate', { instanceId: id }, i.state);
         return { operationId: child.id, workflowId: `${child.id}-wf` };
@@ -258,7 +275,7 @@ export class FakeWorld {
       async repairPlan(op: OpRef, id: string) {
         w.assertRun(op); const i = w.must(id);
         if (i.state !== 'repairing') throw new StateConflictError('not repairing');
-        return { kind: i.kind, homeHostId: i.host, targetHostId: i.target, repairTo: i.repairTo ?? 'failed' };
+        return { kind: i.kind, homeHostId: i.host, targetHostId: i.target, repairTo: i.repairTo ?? 'failed', fenced: [...w.fencedHosts] };
       },
       async giveUpRestoring(op: OpRef, id: string, why: string) { w.assertRun(op); const i = w.must(id); if (i.repairTo !== 'deleted') { i.repairTo = 'failed'; i.failure = why; } },
       async finishRepair(op: OpRef, id: string, planned: RepairTarget) {
@@ -270,6 +287,11 @@ export class FakeWorld {
         return planned;
       },
     });
+  }
+
+  /** The probe queue of a host whose agent runs. */
+  probeActivities(hostId: string) {
+    return { probeHost: async () => ({ hostId, kinds: ['docker'], at: new Date().toISOString() }) };
   }
 
   hostActivities(hostId: string) {

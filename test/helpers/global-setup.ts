@@ -24,12 +24,24 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
   }
 }
 
-/** A test host's agent: its own Docker engine and libvirt, TCG guests, the test zone. */
-export function startHostAgent(h: { id: string; dockerSocket: string; libvirtUri: string }): number {
-  return startProcess(h.id, 'host', {
-    VCLOUD_HOST_ID: h.id, VCLOUD_HOST_ZONE: TEST_ZONE.id, VCLOUD_DOCKER_SOCKET: h.dockerSocket,
-    VCLOUD_LIBVIRT_URI: h.libvirtUri, VCLOUD_LIBVIRT_DOMAIN_TYPE: 'qemu',
-  });
+type TestHost = { id: string; dockerSocket: string; libvirtUri: string; peerAddress: string };
+/** While this file exists, the host's agent behaves as cut off from Postgres and Temporal (test only). */
+export const partitionFile = (h: { id: string }) => path.join(DATA, `test-partition-${h.id}`);
+
+const hostEnv = (h: TestHost, extra: Record<string, string> = {}) => ({
+  VCLOUD_HOST_ID: h.id, VCLOUD_HOST_ZONE: TEST_ZONE.id, VCLOUD_DOCKER_SOCKET: h.dockerSocket,
+  VCLOUD_LIBVIRT_URI: h.libvirtUri, VCLOUD_LIBVIRT_DOMAIN_TYPE: 'qemu', VCLOUD_AGENT_PEER_ADDRESS: h.peerAddress,
+  VCLOUD_TEST_PARTITION_FILE: partitionFile(h), ...extra,
+});
+
+/** A test host's agent: its own Docker engine and libvirt, TCG guests, the test zone, its peer address. */
+export function startHostAgent(h: TestHost, extra: Record<string, string> = {}): number {
+  return startProcess(h.id, 'host', hostEnv(h, extra));
+}
+
+/** The fence watchdog beside a test host's agent. */
+export function startWatchdog(h: TestHost): number {
+  return startProcess(`${h.id}-watchdog`, 'watchdog', hostEnv(h));
 }
 
 export default async function globalSetup(): Promise<void> {
@@ -110,7 +122,11 @@ export default async function globalSetup(): Promise<void> {
   fs.writeFileSync(STATE_FILE, '{}');
   startProcess('api', 'api');
   startProcess('control-worker', 'control-worker');
-  for (const h of [HOST_A, HOST_B]) startHostAgent(h);
+  fs.rmSync(path.join(DATA, 'test-watchdog'), { recursive: true, force: true });
+  for (const h of [HOST_A, HOST_B]) {
+    startHostAgent(h);
+    startWatchdog(h);
+  }
 
   await waitUntil('the API', async () => (await fetch(`${TEST_API}/healthz`)).ok);
   const check = createDb(TEST_DB_URL, { min: 0, max: 1 });

@@ -12,6 +12,7 @@ const scripts: Record<string, string> = {
   api: 'dist/api/server.js',
   'control-worker': 'dist/workers/control-worker.js',
   host: 'dist/workers/host-worker.js',
+  watchdog: 'dist/workers/fence-watchdog.js',
 };
 
 function readState(): Record<string, number> {

@@ -143,7 +143,8 @@ describe('snapshots, migrate and evacuate across two hosts', () => {
     for (const m of made) expect(await pings(m.ip)).toBe(false);
 
     expect((await admin.raw('PATCH', `/v1/hosts/${HOST_A.id}`, { state: 'enabled' })).status).toBe(200);
-    const res = await admin.post(`/v1/hosts/${HOST_B.id}/evacuate`, { concurrency: 4 });
+    // B is powered off (agent, engine, VMs): the admin says so; without it a dead host's evacuation is refused.
+    const res = await admin.post(`/v1/hosts/${HOST_B.id}/evacuate`, { concurrency: 4, fenced: true });
     expect(res.status).toBe(202);
     const op = await waitForOperation(admin, res.body.operation.id, 300_000);
     expect(op).toMatchObject({ state: 'succeeded', result: { total: 8, done: 8, failed: 0 } });

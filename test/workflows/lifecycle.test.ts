@@ -39,7 +39,10 @@ beforeAll(async () => {
   });
   workers.push(await make(CONTROL, world.controlActivities(), true));
   // Host h3 has no agent: its steps are never taken (a dead host). h4 is the one the evacuation test empties.
-  for (const h of ['h1', 'h2', 'h4']) workers.push(await make(`host-${h}`, world.hostActivities(h)));
+  for (const h of ['h1', 'h2', 'h4']) {
+    workers.push(await make(`host-${h}`, world.hostActivities(h)));
+    workers.push(await make(`host-${h}-probe`, world.probeActivities(h)));
+  }
   for (const w of workers) running.push(w.run());
 }, 120_000);
 
@@ -309,6 +312,70 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
     expect(world.hostState.get(host)).toBe('disabled');
     expect(a).toMatchObject({ state: 'running', host: 'h1' });
     consistent(a);
+  });
+
+  test('a move whose source does not answer and is not fenced fails at once and rebuilds nothing', async () => {
+    world.hostState.set('h3', 'dead');
+    const inst = world.placed('running', 'h3');
+    const op = world.addOp('migrate', { instanceId: inst.id }, 'running');
+    expect(await drive(migrateInstance, { operationId: op.id, instanceId: inst.id, snapshot: 'latest', sourceScheduleToStartSeconds: 1 }, inst.id)).toBe('failed');
+    expect(world.ops.get(op.id)!.error).toMatch(/not fenced/);
+    expect(inst).toMatchObject({ state: 'running', host: 'h3', target: null });
+    expect(world.copiesOf(inst.id)).toEqual(['h3']);
+  });
+
+  test('a move whose source is dead and fenced rebuilds it elsewhere and records the dead copy for its return', async () => {
+    world.hostState.set('h3', 'dead');
+    world.fencedHosts.add('h3');
+    try {
+      const inst = world.placed('running', 'h3');
+      const op = world.addOp('migrate', { instanceId: inst.id }, 'running');
+      expect(await drive(migrateInstance, { operationId: op.id, instanceId: inst.id, snapshot: 'latest', sourceScheduleToStartSeconds: 1 }, inst.id)).toBe('succeeded');
+      expect(inst).toMatchObject({ state: 'running', host: 'h1' });
+      expect(world.stale.has(`h3:${inst.id}`)).toBe(true);
+      expect(world.calls.get(inst.id)).toContain('fenceHost');
+    } finally {
+      world.fencedHosts.delete('h3');
+    }
+  });
+
+  test('a busy source (its probe answers, its work queue does not) is waited for, never taken for dead: the move completes once it works again', async () => {
+    const late = await Worker.create({ connection: env.nativeConnection, taskQueue: 'host-h6-probe', activities: world.probeActivities('h6') });
+    const probeRun = late.run();
+    let work: Worker | undefined;
+    try {
+      const inst = world.placed('running', 'h6');
+      const op = world.addOp('migrate', { instanceId: inst.id }, 'running');
+      const h = await start(migrateInstance, { operationId: op.id, instanceId: inst.id, snapshot: 'none', sourceScheduleToStartSeconds: 1, busySourceWaitSeconds: 60 });
+      await until('the move to wait on its busy source', () => (world.calls.get(inst.id) ?? []).includes('recordProgress'), 30_000);
+      expect(world.copiesOf(inst.id)).toEqual(['h6']);
+      work = await Worker.create({ connection: env.nativeConnection, taskQueue: 'host-h6', activities: world.hostActivities('h6') });
+      const workRun = work.run();
+      expect(await outcome(h)).toBe('succeeded');
+      expect(inst).toMatchObject({ state: 'running', host: 'h1' });
+      expect(world.copiesOf(inst.id)).toEqual(['h1']);
+      work.shutdown();
+      await workRun;
+    } finally {
+      late.shutdown();
+      await probeRun;
+    }
+  });
+
+  test('a source busy for longer than the bound fails the move and rebuilds nothing', async () => {
+    const probe = await Worker.create({ connection: env.nativeConnection, taskQueue: 'host-h7-probe', activities: world.probeActivities('h7') });
+    const probeRun = probe.run();
+    try {
+      const inst = world.placed('running', 'h7');
+      const op = world.addOp('migrate', { instanceId: inst.id }, 'running');
+      expect(await drive(migrateInstance, { operationId: op.id, instanceId: inst.id, snapshot: 'none', sourceScheduleToStartSeconds: 1, busySourceWaitSeconds: 2 }, inst.id)).toBe('failed');
+      expect(world.ops.get(op.id)!.error).toMatch(/busy: its probe answers/);
+      expect(inst).toMatchObject({ state: 'running', host: 'h7', target: null });
+      expect(world.copiesOf(inst.id)).toEqual(['h7']);
+    } finally {
+      probe.shutdown();
+      await probeRun;
+    }
   });
 
   test('convert: failed or cancelled at any step, the target image is failed', async () => {
