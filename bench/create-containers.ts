@@ -1,8 +1,5 @@
-import crypto from 'node:crypto';
 import { platformClient } from './platform-client';
-import { run } from '../host/run';
-import { plumb, unplumb } from '../host/bridge-plumbing';
-import { macFromIp } from '../lib/net';
+import { directContainers } from './direct-docker';
 import { intArg, percentile, pool, writeResult } from './stats';
 
 // N creates through the API (POST until the operation succeeded) against the same N done
@@ -11,8 +8,6 @@ import { intArg, percentile, pool, writeResult } from './stats';
 const { manifest, api, settle } = platformClient(15);
 const N = intArg('n', 20, 200);
 const CONCURRENCY = intArg('concurrency', 5, 20);
-
-
 
 /**
  * Latency is from the POST to the operation's own finishedAt (same machine, same clock), so the
@@ -28,26 +23,10 @@ async function viaApi(i: number, runTag: string): Promise<{ ms: number; id: stri
   return { ms: Date.parse(op.finishedAt) - t0, id: instance.id };
 }
 
-async function direct(i: number, cpus: number): Promise<{ ms: number; id: string }> {
-  const id = crypto.randomUUID();
-  const ip = `10.213.1.${10 + i}`;
-  const t0 = performance.now();
-  await run('docker', ['run', '-d', '--name', `vc-${id}`, '--net=none', '--cpuset-cpus', String(i % cpus), '--memory', '64m',
-    '--memory-swap', '64m', '--label', `vcloud.bench=${id}`, manifest.docker.location]);
-  const pid = Number((await run('docker', ['inspect', '-f', '{{.State.Pid}}', `vc-${id}`])).trim());
-  await plumb({ instanceId: id, hostId: 'bench', pid, bridge: 'vcbr0', ip, prefix: 24, gateway: '10.213.1.1', mac: macFromIp(ip) });
-  return { ms: performance.now() - t0, id };
-}
-
 async function main() {
-  const cpus = (await import('node:os')).cpus().length;
   const runTag = Date.now().toString(36);
   console.log(`create-containers: ${N} instances, ${CONCURRENCY} at a time`);
-  // The direct runs get a subnet of their own on the same bridge, so they never take a pool address.
-  await run('ip', ['addr', 'replace', '10.213.1.1/24', 'dev', 'vcbr0']);
-  const directRuns = await pool(Array.from({ length: N }, (_, i) => i), CONCURRENCY, (i) => direct(i, cpus));
-  await pool(directRuns, CONCURRENCY, async (r) => { await run('docker', ['rm', '-f', `vc-${r.id}`]); await unplumb(r.id, 'bench'); });
-  await run('ip', ['addr', 'del', '10.213.1.1/24', 'dev', 'vcbr0']);
+  const directRuns = (await directContainers(N, CONCURRENCY, manifest.docker.location)).runs;
   const apiStart = performance.now();
   const apiRuns = await pool(Array.from({ length: N }, (_, i) => i), CONCURRENCY, (i) => viaApi(i, runTag));
   const apiWall = performance.now() - apiStart;

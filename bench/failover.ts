@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { platformClient } from './platform-client';
 import { intArg, pool, writeResult } from './stats';
+import { directContainers } from './direct-docker';
 import { run } from '../host/run';
 import { inCidr } from '../lib/net';
 import { stopByPidFile } from '../lib/managed-process';
@@ -13,11 +14,14 @@ import { createDb } from '../db/connection';
  * (the failover's evacuation is opened), fencing (the host recorded fenced) and rebuild (every
  * instance answering ping on local-1). Against `VCLOUD_HOSTS=2 npm run up`; local-2 is brought back
  * and the instances deleted after. Pings go only to the zone's own addresses on its bridge.
+ * Baselines in the same run: detection cannot be sooner than VCLOUD_DEAD_AFTER_SECONDS (the silence
+ * that makes a host dead); the rebuild is set against the same N containers started directly on
+ * local-1 (`docker run` and the plumbing, as many at once as the failover moves).
  *
  *   node dist/bench/failover.js [--n=10]
  */
 const N = intArg('n', 10, 60);
-const { config, api, settle } = platformClient(20);
+const { config, manifest, api, settle } = platformClient(20);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
@@ -66,12 +70,6 @@ async function main() {
     await sleep(250);
   }
   const totalMs = Date.now() - t0;
-  const result = {
-    benchmark: 'failover', at: new Date().toISOString(), containers: N,
-    detectionMs: detectedMs, fencingMs: fencedMs - detectedMs, rebuildMs: totalMs - fencedMs, totalMs,
-    settings: { heartbeatSeconds: config.heartbeatSeconds, selfFenceSeconds: config.selfFenceSeconds, deadAfterSeconds: config.deadAfterSeconds, hostWatchSeconds: config.hostWatchSeconds },
-  };
-  console.log(`failover of ${N} containers: detection ${(detectedMs / 1000).toFixed(1)} s, fencing ${((fencedMs - detectedMs) / 1000).toFixed(1)} s, rebuild ${((totalMs - fencedMs) / 1000).toFixed(1)} s: all answering on local-1 ${(totalMs / 1000).toFixed(1)} s after local-2 died`);
 
   // local-2 back: its engine, its agent (which destroys its stale copies first), its watchdog.
   await api('PATCH', '/v1/zones/default', { autoFailover: false });
@@ -81,6 +79,22 @@ async function main() {
   await pool(made, 5, async (m) => settle((await api('DELETE', `/v1/instances/${m.id}`)).operation.id));
   for (const h of ['local-1', 'local-2']) await api('PATCH', `/v1/hosts/${h}`, { state: 'enabled' }).catch(() => undefined);
   await db.destroy();
+
+  const direct = await directContainers(N, config.failoverConcurrency, manifest.docker.location);
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const rebuildMs = totalMs - fencedMs;
+  const result = {
+    benchmark: 'failover', at: new Date().toISOString(), containers: N,
+    detectionMs: detectedMs, fencingMs: fencedMs - detectedMs, rebuildMs, totalMs,
+    baseline: { detectionFloorMs: config.deadAfterSeconds * 1000, directStartMs: Math.round(direct.wallMs) },
+    ratio: { detection: +(detectedMs / (config.deadAfterSeconds * 1000)).toFixed(2), rebuild: +(rebuildMs / direct.wallMs).toFixed(2) },
+    settings: { heartbeatSeconds: config.heartbeatSeconds, selfFenceSeconds: config.selfFenceSeconds, deadAfterSeconds: config.deadAfterSeconds,
+      hostWatchSeconds: config.hostWatchSeconds, failoverConcurrency: config.failoverConcurrency },
+  };
+  console.log(`failover of ${N} containers: all answering on local-1 ${s(totalMs)} after local-2 died`);
+  console.log(`  detection ${s(detectedMs)} (dead after ${config.deadAfterSeconds} s of silence: ratio ${result.ratio.detection})`);
+  console.log(`  fencing   ${s(fencedMs - detectedMs)}`);
+  console.log(`  rebuild   ${s(rebuildMs)} (the same ${N} started directly on local-1, ${config.failoverConcurrency} at once: ${s(direct.wallMs)}; ratio ${result.ratio.rebuild})`);
   console.log(`written to ${writeResult(`failover-${N}`, result)}`);
 }
 

@@ -35,7 +35,8 @@ export async function repairInstance(input: RepairInput, attemptsBefore = 0): Pr
         // A copy is destroyed on its host; on a fenced host (powered off, or off the network by its
         // watchdog) it cannot run, and is left for the host's agent to destroy when it returns.
         const destroy = async (hostId: string) => {
-          if (plan.fenced.includes(hostId)) return control.leaveCopyOnFencedHost(op, instanceId, hostId, plan.kind);
+          // A plan recorded before fencing existed has no `fenced` (its histories must replay alike).
+          if ((plan.fenced ?? []).includes(hostId)) return control.leaveCopyOnFencedHost(op, instanceId, hostId, plan.kind);
           await control.guard(op);
           await onHost(hostId).destroyInstance(ref);
         };

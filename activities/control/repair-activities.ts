@@ -10,8 +10,8 @@ import { inRun, releaseHoldings } from './instance-activities';
 
 export interface RepairPlan {
   kind: InstanceKind; homeHostId: string | null; targetHostId: string | null; repairTo: RepairTarget;
-  /** Hosts fenced since they were last heard from: a copy there cannot run; it is destroyed when the host returns. */
-  fenced: string[];
+  /** Hosts fenced since they were last heard from: a copy there cannot run; it is destroyed when the host returns. Absent from plans recorded before fencing. */
+  fenced?: string[];
 }
 
 // Control side of repairs: a `repairing` instance's copies brought in line, then its state settled.

@@ -39,8 +39,10 @@ describe('a control worker killed in the middle of a create', () => {
     const op = await waitForOperation(api, res.body.operation.id);
     expect(op.state).toBe('succeeded');
 
-    const rows = await db('instances').where({ name: 'crash-1' });
+    // Other files may have left deleted instances of that name behind; none other may be live.
+    const rows = await db('instances').where({ name: 'crash-1' }).whereNot({ state: 'deleted' });
     expect(rows).toHaveLength(1);
+    expect(rows[0].id).toBe(id);
     expect(rows[0].state).toBe('running');
     expect(await db('ip_addresses').where({ instance_id: id })).toHaveLength(1);
     expect(await db('ip_addresses').where({ zone_id: TEST_ZONE.id, state: 'allocated' })).toHaveLength(allocatedBefore + 1);

@@ -8,6 +8,7 @@ import { stopProcess } from '../helpers/processes';
 import { docker, hasCopy, inside, virsh } from '../helpers/hosts';
 import { expectSettled, holds } from '../helpers/operator';
 import { restorePlatform } from '../helpers/platform-guard';
+import { replayAndRecord } from '../helpers/replay';
 import { projectRoot } from '../../lib/config';
 import { run } from '../../host/run';
 import { plumbedInstances } from '../../host/bridge-plumbing';
@@ -91,13 +92,14 @@ describe('host failure without split brain', () => {
     expect(watcher.seen).toEqual([]);
     expect(await instance(c.id)).toMatchObject({ hostId: HOST_B.id, state: 'running' });
     expect(await hasCopy(HOST_A, c.id)).toBe(false);
+    await replayAndRecord({ 'migrate-busy-source': move.body.operation.workflowId });
     for (const r of fill) await waitForOperation(api, r.body.operation.id, 120_000);
     await expectSettled(180_000);
   });
 
   test('an agent crashed with its engine running: evacuating the host is refused until it is fenced; its fence command runs first, and no instance ever runs twice', async () => {
-    const cs = [await container('crash-1', HOST_B.id), await container('crash-2', HOST_B.id), await container('crash-3', HOST_B.id)];
-    const res = await api.post('/v1/instances', createBody('crash-vm', { kind: 'kvm', image: 'busybox-vm', memoryMb: 160, host: HOST_B.id }));
+    const cs = [await container('unfenced-1', HOST_B.id), await container('unfenced-2', HOST_B.id), await container('unfenced-3', HOST_B.id)];
+    const res = await api.post('/v1/instances', createBody('unfenced-vm', { kind: 'kvm', image: 'busybox-vm', memoryMb: 160, host: HOST_B.id }));
     expect(await waitForOperation(api, res.body.operation.id)).toMatchObject({ state: 'succeeded' });
     const vm = await instance(res.body.instance.id);
     const all = [...cs, vm];
@@ -119,6 +121,7 @@ describe('host failure without split brain', () => {
     await watcher.stop();
     expect(op).toMatchObject({ state: 'succeeded', result: { failed: 0, fencedBy: 'command', moved: expect.arrayContaining(all.map((i) => i.id)) } });
     expect(watcher.seen).toEqual([]);
+    await replayAndRecord({ 'evacuate-fence-command': evac.body.operation.workflowId });
     for (const i of all) {
       expect(await instance(i.id)).toMatchObject({ hostId: HOST_A.id, ip: i.ip, mac: i.mac, state: 'running' });
       await waitUntil(`${i.name} on A`, () => pings(i.ip), 90_000);
@@ -144,6 +147,8 @@ describe('host failure without split brain', () => {
     await waitUntil('the pending delete to finish', async () => (await instance(c.id)).state === 'deleted', 60_000);
     expect(await db('ip_addresses').where({ instance_id: c.id })).toEqual([]);
     expect(await db('stale_copies').where({ instance_id: c.id, host_id: HOST_B.id })).toHaveLength(1);
+    const repair = await db('operations').where({ instance_id: c.id, type: 'repair', state: 'succeeded' }).orderBy('created_at', 'desc').first();
+    await replayAndRecord({ 'evacuate-fenced-by-admin': evac.body.operation.workflowId, 'repair-on-fenced-host': repair.workflow_id });
     await bringBackB();
     await waitUntil('its copy to be destroyed when B is back', async () => !(await hasCopy(HOST_B, c.id)), 120_000);
     await expectSettled(180_000);
@@ -230,6 +235,7 @@ describe('host failure without split brain', () => {
       expect((await inside(HOST_B, 'docker', i.id, 'cat /root/marker')).trim()).toBe(i.name);
       expect(await hasCopy(HOST_A, i.id)).toBe(false);
     }
+    await replayAndRecord({ 'evacuate-for-maintenance': evac.body.operation.workflowId, 'restore-host': restore.body.operation.workflowId });
     await expectSettled(180_000);
   });
 });
