@@ -1,6 +1,6 @@
 import express from 'express';
 import client from 'prom-client';
-import { authenticate } from './auth';
+import { authenticate, requireAdmin } from './auth';
 import { errorHandler, sendProblem } from './problem';
 import { instanceRoutes } from './routes/instances';
 import { catalogRoutes } from './routes/catalog';
@@ -9,6 +9,7 @@ import { ipHealthRoutes } from './routes/ip-health';
 import { imageRoutes } from './routes/images';
 import { migrationRoutes } from './routes/migration';
 import { openapi } from './openapi';
+import { allowedMethods } from './allowed-methods';
 import type { Deps } from './start-operation';
 import type { Logger } from '../lib/logger';
 
@@ -25,24 +26,36 @@ export function createApp(deps: Deps, log: Logger): express.Express {
     res.on('finish', () => end({ method: req.method, route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
     next();
   });
-  app.use(express.json({ limit: '256kb' }));
-
   app.get('/healthz', (_req, res) => {
     deps.db.raw('select 1').then(() => res.json({ ok: true }), () => sendProblem(res, 503, 'Service Unavailable', 'database unreachable'));
   });
   app.get('/openapi.json', (_req, res) => res.json(openapi));
-  app.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
+  // Not public: request rates, routes and process figures are for the platform's admins (and the
+  // Prometheus they give an admin token to), not for every tenant or passer-by.
+  app.get('/metrics', authenticate(deps.db), (req, res, next) => {
+    try {
+      requireAdmin(req);
+    } catch (err) {
+      return next(err);
+    }
+    registry.metrics().then((text) => res.type(registry.contentType).send(text), next);
   });
 
+  // Who asks is known before any body is read: an anonymous request costs no parsing.
   app.use('/v1', authenticate(deps.db));
+  app.use(express.json({ limit: '256kb' }));
   app.use(instanceRoutes(deps));
   app.use(catalogRoutes(deps));
   app.use(adminRoutes(deps));
   app.use(ipHealthRoutes(deps));
   app.use(imageRoutes(deps));
   app.use(migrationRoutes(deps));
-  app.use((req, res) => sendProblem(res, 404, 'Not Found', `no route for ${req.method} ${req.path}`));
+  app.use((req, res) => {
+    const allow = allowedMethods(app, req.path);
+    if (allow.length === 0) return sendProblem(res, 404, 'Not Found', `no route for ${req.method} ${req.path}`);
+    res.setHeader('Allow', allow.join(', '));
+    sendProblem(res, 405, 'Method Not Allowed', `${req.path} answers ${allow.join(', ')}, not ${req.method}`);
+  });
   app.use(errorHandler(log));
   return app;
 }

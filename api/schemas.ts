@@ -56,7 +56,14 @@ export const patchZoneBody = z.object({ autoFailover: z.boolean() }).strict();
 export const restoreBody = z.object({ concurrency: z.number().int().min(1).max(50).optional() }).strict();
 export const reserveAddressBody = z.object({ reserved: z.boolean() }).strict();
 
-export const newImageName = z.string().min(1).max(100).regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lowercase letters, digits, ".", "_" or "-"');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * A new image's name becomes a Docker repository path component (vcloud/<name>), so it follows
+ * Docker's grammar; and it must not look like an id, which it would shadow in lookups by id or name.
+ */
+export const newImageName = z.string().min(1).max(100)
+  .regex(/^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/, 'must be lowercase letters and digits, separated by ".", "_", "__" or "-"')
+  .refine((n) => !UUID.test(n), 'must not look like an image id');
 export const registerDockerImageBody = z.object({
   name: newImageName,
   kind: z.enum(['docker', 'tgz']),

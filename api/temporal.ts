@@ -1,3 +1,4 @@
+import { temporalConnectionOptions } from '../lib/temporal-tls';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowStartOptions } from '@temporalio/client';
 import type { TypedSearchAttributes } from '@temporalio/common';
 import type { Workflow } from '@temporalio/common';
@@ -12,7 +13,7 @@ export interface WorkflowStarter {
 export function createWorkflowStarter(config: Config): WorkflowStarter {
   let client: Promise<{ client: Client; connection: Connection }> | undefined;
   const get = () => {
-    client ??= Connection.connect({ address: config.temporalAddress, connectTimeout: '5 seconds' })
+    client ??= Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: '5 seconds' })
       .then((connection) => ({ connection, client: new Client({ connection, namespace: config.temporalNamespace }) }))
       .catch((err) => { client = undefined; throw err; });
     return client;

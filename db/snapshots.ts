@@ -26,6 +26,18 @@ export async function markSnapshot(db: Db, id: string, update: { state: 'ready' 
   await db('snapshots').where({ id }).update(update);
 }
 
+/**
+ * A ready snapshot marked deleted, under the instance's lock and only while no operation runs on the
+ * instance (a migrate may be restoring from it): the operation that runs, if one does.
+ */
+export async function retireSnapshot(trx: Db, instanceId: string, snapshotId: string): Promise<{ busyWith: string | null; retired: boolean }> {
+  await trx('instances').where({ id: instanceId }).forUpdate().first('id');
+  const running = await trx('operations').where({ instance_id: instanceId, state: 'running' }).first('type', 'id');
+  if (running) return { busyWith: `${running.type} ${running.id}`, retired: false };
+  const n = await trx('snapshots').where({ id: snapshotId, instance_id: instanceId, state: 'ready' }).update({ state: 'deleted' });
+  return { busyWith: null, retired: n === 1 };
+}
+
 export const snapshotView = (s: SnapshotRow) => ({
   id: s.id, instanceId: s.instance_id, kind: s.kind, state: s.state, location: s.location, digest: s.digest,
   failure: s.failure ?? undefined, createdAt: s.created_at,

@@ -17,6 +17,26 @@ export async function setAutoFailover(db: Db, id: string, on: boolean): Promise<
   await db('zones').where({ id }).update({ auto_failover: on });
 }
 
+/**
+ * A new zone, or the reason it cannot be one (its id, its bridge or its subnet taken: the
+ * constraints decide, so concurrent creates cannot both succeed).
+ */
+export async function insertZone(db: Db, zone: Omit<Zone, 'autoFailover'>): Promise<{ conflict: string | null }> {
+  try {
+    await db('zones').insert(zone);
+    return { conflict: null };
+  } catch (err) {
+    const { code, constraint } = err as { code?: string; constraint?: string };
+    if (code === '23505' && constraint === 'zones_bridge_unique') return { conflict: `bridge ${zone.bridge} is another zone's` };
+    if (code === '23505') return { conflict: `zone ${zone.id} exists` };
+    if (code === '23P01') {
+      const other = await db('zones').whereRaw('subnet::inet && ?::inet', [zone.subnet]).first('id', 'subnet');
+      return { conflict: `subnet ${zone.subnet} overlaps zone ${other?.id ?? '?'} (${other?.subnet ?? '?'})` };
+    }
+    throw err;
+  }
+}
+
 export async function upsertZone(db: Db, zone: Zone): Promise<void> {
   const { autoFailover: _ignored, ...row } = zone;
   await db('zones').insert(row).onConflict('id').merge();

@@ -16,8 +16,12 @@ export interface ContainerCreateOptions {
   HostConfig: {
     NetworkMode: 'none'; CpusetCpus: string; Memory: number; MemorySwap: number; OomKillDisable: false;
     RestartPolicy: { Name: 'no' }; Init: boolean;
+    LogConfig: { Type: 'json-file'; Config: { 'max-size': string; 'max-file': string } };
   };
 }
+
+export const CONTAINER_LOG_FILE_SIZE = '10m';
+export const CONTAINER_LOG_FILES = 3;
 
 /** Pure: the create options for a platform container. No Docker networking; the agent plumbs it. */
 export function buildContainerOptions(spec: InstanceSpec): ContainerCreateOptions {
@@ -36,6 +40,8 @@ export function buildContainerOptions(spec: InstanceSpec): ContainerCreateOption
       OomKillDisable: false,
       RestartPolicy: { Name: 'no' },
       Init: false,
+      // A guest that writes without end to its stdout must not fill the host's disk: at most 3 x 10 MB.
+      LogConfig: { Type: 'json-file', Config: { 'max-size': CONTAINER_LOG_FILE_SIZE, 'max-file': String(CONTAINER_LOG_FILES) } },
     },
   };
 }

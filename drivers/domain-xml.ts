@@ -20,7 +20,9 @@ export function kernelIpArgument(n: DomainSpec['network'], hostname: string): st
   return `ip=${n.ip}::${n.gateway}:${netmaskOf(n.prefix)}:${hostname}:eth0:off`;
 }
 
-/** Pure: the libvirt domain of a VM. Direct kernel boot, pinned vCPUs, a bridge NIC with the platform MAC, a serial log. */
+/** Pure: the libvirt domain of a VM. Direct kernel boot, pinned vCPUs, a bridge NIC with the platform MAC, a serial
+ * console logged by virtlogd, which rotates it (max_size, 2 MiB by default, and max_backups), so a
+ * guest that writes without end to its console cannot fill the host's disk. */
 export function buildDomainXml(s: DomainSpec): string {
   const pins = Array.from({ length: s.vcpus }, (_, i) => `    <vcpupin vcpu='${i}' cpuset='${s.cpuset[i % s.cpuset.length]}'/>`).join('\n');
   const cmdline = [s.baseCmdline, 'root=/dev/vda', kernelIpArgument(s.network, s.hostname)].filter(Boolean).join(' ');
@@ -55,12 +57,11 @@ ${pins}
       <mac address='${s.network.mac}'/>
       <model type='virtio'/>
     </interface>
-    <serial type='file'>
-      <source path='${esc(s.consoleLog)}'/>
+    <serial type='pty'>
+      <log file='${esc(s.consoleLog)}' append='off'/>
       <target port='0'/>
     </serial>
-    <console type='file'>
-      <source path='${esc(s.consoleLog)}'/>
+    <console type='pty'>
       <target type='serial' port='0'/>
     </console>
     <channel type='unix'>

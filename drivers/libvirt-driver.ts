@@ -10,6 +10,7 @@ import { NotSupportedError } from '../lib/errors';
 import type { ImageStore } from '../images/image-store';
 import type { StorageDriver } from '../storage/storage-driver';
 import { unpackTgz, writePersonality } from '../host/rootfs';
+import { inspectTemplate } from '../host/template-archive';
 import { run, stepContext } from '../host/run';
 import { holdIfAsked } from '../lib/test-holds';
 import { snapshotNames } from '../images/snapshot-data';
@@ -90,13 +91,18 @@ export class LibvirtDriver implements InstanceDriver {
     await this.o.imageStore.fetch(image.location, c.tgz, image.digest).catch((err) => {
       throw new PermanentDriverError(String((err as Error).message));
     });
+    // Checked once per host before anything of it is unpacked as root (the store's copy may predate the check at upload).
+    await inspectTemplate(c.tgz);
     const boot = path.join(c.dir, 'boot-unpack');
     fs.rmSync(boot, { recursive: true, force: true });
     fs.mkdirSync(boot);
     await run('tar', ['-xzf', c.tgz, '-C', boot, `./${image.boot.kernel}`, `./${image.boot.initrd}`])
       .catch(() => run('tar', ['-xzf', c.tgz, '-C', boot, image.boot!.kernel, image.boot!.initrd]));
-    fs.renameSync(path.join(boot, image.boot.kernel), c.kernel);
-    fs.renameSync(path.join(boot, image.boot.initrd), c.initrd);
+    for (const [member, target] of [[image.boot.kernel, c.kernel], [image.boot.initrd, c.initrd]]) {
+      const unpacked = path.join(boot, member);
+      if (!fs.lstatSync(unpacked, { throwIfNoEntry: false })?.isFile()) throw new PermanentDriverError(`${member} in the template is not a regular file`);
+      fs.renameSync(unpacked, target);
+    }
     fs.rmSync(boot, { recursive: true, force: true });
     fs.writeFileSync(c.ready, image.digest ?? '');
   }

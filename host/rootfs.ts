@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { run } from './run';
+import { writeInRoot } from './in-root';
 
 export interface Personality { hostname: string; ip: string; prefix: number; gateway: string; mac: string }
 
@@ -20,25 +20,7 @@ export function personalityFiles(p: Personality): Record<string, string> {
   };
 }
 
+/** The identity files written into an unpacked template, every path resolved inside it (never through a link out). */
 export function writePersonality(dir: string, p: Personality): void {
-  for (const [rel, content] of Object.entries(personalityFiles(p))) {
-    const target = path.join(dir, rel);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.rmSync(target, { force: true }); // may be a symlink in the image; never write through it
-    fs.writeFileSync(target, content);
-  }
-}
-
-/** Bytes the rootfs of a tgz takes unpacked, from its listing. */
-export async function unpackedBytes(tgz: string): Promise<number> {
-  const listing = await run('tar', ['-tvzf', tgz], 300_000);
-  return listing.split('\n').reduce((sum, line) => sum + (Number(line.trim().split(/\s+/)[2]) || 0), 0);
-}
-
-/** Kernel and initrd of a template, when it carries them under /boot. */
-export async function bootFiles(tgz: string): Promise<{ kernel: string; initrd: string } | null> {
-  const names = (await run('tar', ['-tzf', tgz], 300_000)).split('\n').map((n) => n.replace(/^\.\//, ''));
-  const kernel = names.find((n) => /^boot\/vmlinuz(-[^/]*)?$/.test(n));
-  const initrd = names.find((n) => /^boot\/initrd(\.img)?(-[^/]*)?$/.test(n));
-  return kernel && initrd ? { kernel, initrd } : null;
+  for (const [rel, content] of Object.entries(personalityFiles(p))) writeInRoot(dir, rel, content);
 }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 /**
@@ -8,13 +9,17 @@ import { pipeline } from 'node:stream/promises';
  * S3-compatible store (Ceph RGW) implements the same four verbs.
  */
 export interface ImageStore {
-  /** Stores a stream under `key`; returns its location, sha256 digest and size. */
-  put(key: string, data: NodeJS.ReadableStream): Promise<{ location: string; digest: string; sizeBytes: number }>;
+  /** Stores a stream under `key`; returns its location, sha256 digest and size. Beyond `maxBytes`, TooLargeError and nothing stored. */
+  put(key: string, data: NodeJS.ReadableStream, opts?: { maxBytes?: number }): Promise<{ location: string; digest: string; sizeBytes: number }>;
   /** Copies the object at `location` to `dest`, checking its digest when one is given. */
   fetch(location: string, dest: string, digest: string | null): Promise<void>;
   delete(location: string): Promise<void>;
   /** A new location for a key, for writers that produce the file themselves. */
   locationFor(key: string): string;
+}
+
+export class TooLargeError extends Error {
+  constructor(readonly maxBytes: number) { super(`more than ${maxBytes} bytes`); this.name = 'TooLargeError'; }
 }
 
 const KEY = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,200}$/;
@@ -41,14 +46,22 @@ export class DirImageStore implements ImageStore {
     return resolved;
   }
 
-  async put(key: string, data: NodeJS.ReadableStream) {
+  async put(key: string, data: NodeJS.ReadableStream, { maxBytes = Infinity }: { maxBytes?: number } = {}) {
     const location = this.locationFor(key);
     const partial = `${location}.partial`;
     const hash = crypto.createHash('sha256');
     let sizeBytes = 0;
-    data.on('data', (chunk: Buffer) => { hash.update(chunk); sizeBytes += chunk.length; });
+    // Counted as it streams: a body without a Content-Length is cut off at the cap, not after it.
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        sizeBytes += chunk.length;
+        if (sizeBytes > maxBytes) return done(new TooLargeError(maxBytes));
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
     try {
-      await pipeline(data, fs.createWriteStream(partial));
+      await pipeline(data, meter, fs.createWriteStream(partial));
     } catch (err) {
       fs.rmSync(partial, { force: true });
       throw err;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { localDatabaseUrl } from './database-url';
 
 // Every setting the processes read, with its default. The README lists the same table.
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
@@ -17,9 +18,13 @@ export function loadConfig() {
   const dataDir = env('VCLOUD_DATA_DIR', path.join(projectRoot, '.data'));
   return {
     dataDir,
-    databaseUrl: env('VCLOUD_DATABASE_URL', 'postgres://vcloud:vcloud@127.0.0.1:5432/vcloud'),
+    databaseUrl: process.env.VCLOUD_DATABASE_URL ?? localDatabaseUrl(dataDir, 'vcloud'),
     temporalAddress: env('VCLOUD_TEMPORAL_ADDRESS', '127.0.0.1:7233'),
     temporalNamespace: env('VCLOUD_TEMPORAL_NAMESPACE', 'default'),
+    temporalTlsCert: process.env.VCLOUD_TEMPORAL_TLS_CERT,
+    temporalTlsKey: process.env.VCLOUD_TEMPORAL_TLS_KEY,
+    temporalTlsCa: process.env.VCLOUD_TEMPORAL_TLS_CA,
+    temporalTlsServerName: process.env.VCLOUD_TEMPORAL_TLS_SERVER_NAME,
     temporalUiUrl: env('VCLOUD_TEMPORAL_UI_URL', 'http://127.0.0.1:8233'),
     controlQueue: env('VCLOUD_CONTROL_QUEUE', 'vcloud-control'),
     apiHost: env('VCLOUD_API_HOST', '127.0.0.1'),
@@ -33,6 +38,7 @@ export function loadConfig() {
     storageDriver: env('VCLOUD_STORAGE_DRIVER', 'dir') as 'dir' | 'lvm',
     storageDir: process.env.VCLOUD_STORAGE_DIR,
     lvmVolumeGroup: env('VCLOUD_LVM_VG', 'vcloud'),
+    maxImageUploadBytes: num('VCLOUD_MAX_IMAGE_UPLOAD_BYTES', 8 * 2 ** 30),
     imageStoreDir: env('VCLOUD_IMAGE_STORE_DIR', path.join(dataDir, 'images')),
     heartbeatSeconds: num('VCLOUD_HEARTBEAT_SECONDS', 5),
     hostScheduleToStartSeconds: num('VCLOUD_HOST_SCHEDULE_TO_START_SECONDS', 30),

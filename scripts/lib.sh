@@ -12,7 +12,16 @@ mkdir -p "$DATA" "$LOGS" "$PIDS" "$TOOLS/bin"
 export PATH="$TOOLS/bin:$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 
 PG_USER="${VCLOUD_PG_USER:-vcloud}"
-PG_PASSWORD="${VCLOUD_PG_PASSWORD:-vcloud}"
+# The application's Postgres password: generated on first use (or VCLOUD_PG_PASSWORD), kept with
+# mode 0600 under the data directory, where the processes read it (lib/database-url.ts).
+PG_PASSWORD_FILE="$DATA/pg-password"
+if [[ -n "${VCLOUD_PG_PASSWORD:-}" ]]; then
+  (umask 077; printf '%s' "$VCLOUD_PG_PASSWORD" >"$PG_PASSWORD_FILE")
+elif [[ ! -s "$PG_PASSWORD_FILE" ]]; then
+  (umask 077; od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$PG_PASSWORD_FILE")
+fi
+chmod 600 "$PG_PASSWORD_FILE"
+PG_PASSWORD="$(cat "$PG_PASSWORD_FILE")"
 PG_DB="${VCLOUD_PG_DATABASE:-vcloud}"
 TEMPORAL_PORT="${VCLOUD_TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${VCLOUD_TEMPORAL_UI_PORT:-8233}"
@@ -101,8 +110,11 @@ start_postgres() {
     pg_ctlcluster "$ver" main start
   fi
   wait_for postgres 30 su postgres -c "psql -Atqc 'select 1'"
-  su postgres -c "psql -Atqc \"select 1 from pg_roles where rolname='$PG_USER'\"" | grep -q 1 ||
-    su postgres -c "psql -qc \"create role $PG_USER login superuser password '$PG_PASSWORD'\""
+  # Least privilege: the role owns its databases and nothing more (no superuser, no createdb); an
+  # older install's superuser role is taken down to that. The password goes in on stdin, not argv.
+  local verb=create
+  su postgres -c "psql -Atqc \"select 1 from pg_roles where rolname='$PG_USER'\"" | grep -q 1 && verb=alter
+  su postgres -c "psql -q -v ON_ERROR_STOP=1" <<<"$verb role $PG_USER login nosuperuser nocreatedb nocreaterole password '$PG_PASSWORD'"
 }
 
 ensure_database() {

@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 prepare_services
 ensure_database vcloud_test
+ensure_database vcloud_bench
 start_host_b_services
 cd "$ROOT"
 log "build"; npm run --silent build

@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 prepare_services
 ensure_database "$PG_DB"
+ensure_database vcloud_bench
 (cd "$ROOT" && npm run --silent build)
 bash "$ROOT/scripts/build-images.sh"
 

@@ -1,3 +1,4 @@
+import { temporalConnectionOptions } from '../lib/temporal-tls';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../lib/config';
 import { createDb } from '../db/connection';
@@ -18,7 +19,7 @@ async function main(): Promise<number> {
   let report: InvariantReport;
   let engines = true;
   try {
-    const connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: '5 seconds' });
+    const connection = await Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: '5 seconds' });
     try {
       const client = new Client({ connection, namespace: config.temporalNamespace });
       report = await client.workflow.execute(checkInvariants, {

@@ -1,3 +1,4 @@
+import { temporalConnectionOptions } from '../lib/temporal-tls';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { checkFencingTimes, hostLiveSeconds, loadConfig, placementRatios } from '../lib/config';
@@ -14,8 +15,8 @@ async function main() {
   const log = createLogger('control-worker', config.logLevel);
   const db = createDb(config.databaseUrl);
   await migrateLatest(db);
-  const client = await Connection.connect({ address: config.temporalAddress });
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const client = await Connection.connect(temporalConnectionOptions(config));
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const activities = createControlActivities({
     db, ratios: placementRatios(config), hostLiveSeconds: hostLiveSeconds(config), registry: config.registry,
     imageStoreDir: config.imageStoreDir, ipHealthReleaseAfter: config.ipHealthReleaseAfter,

@@ -1,3 +1,4 @@
+import { temporalConnectionOptions } from '../lib/temporal-tls';
 import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -49,14 +50,14 @@ async function main() {
   });
   await patiently(log, 'sweeping stale copies', () => sweepStaleCopies(db, config.hostId, drivers, log));
 
-  const client = await Connection.connect({ address: config.temporalAddress });
+  const client = await Connection.connect(temporalConnectionOptions(config));
   const contact = new ControlPlaneContact({
     db, connection: client, hostId: config.hostId, heartbeatSeconds: config.heartbeatSeconds, selfFenceSeconds: config.selfFenceSeconds,
     watchdogDir: config.watchdogDir, peerAddress: config.peerAddress, log, partitionFile: process.env.VCLOUD_TEST_PARTITION_FILE,
   });
   contact.start();
 
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const activities = {
     ...createHostActivities({ hostId: config.hostId, drivers }),
     ...createImageActivities({
@@ -112,7 +113,7 @@ async function main() {
 
 async function triggerReconcile(config: Config, log: Logger): Promise<void> {
   try {
-    const connection = await Connection.connect({ address: config.temporalAddress });
+    const connection = await Connection.connect(temporalConnectionOptions(config));
     try {
       await new Client({ connection, namespace: config.temporalNamespace }).schedule.getHandle(config.reconcileScheduleId).trigger();
     } finally {

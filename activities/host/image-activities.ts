@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DockerImages } from '../../drivers/docker-images';
 import type { ImageStore } from '../../images/image-store';
-import { bootFiles, unpackedBytes } from '../../host/rootfs';
-import { run } from '../../host/run';
+import { inspectTemplate } from '../../host/template-archive';
 import { PermanentDriverError } from '../../drivers/instance-driver';
 import { HostSteps } from './host-step';
 import { RegistryClient, parseReference } from '../../images/registry';
@@ -32,9 +31,10 @@ export function createImageActivities({ hostId, images, imageStore, cacheDir, re
         fs.mkdirSync(cacheDir, { recursive: true });
         const local = path.join(cacheDir, `${job.sourceImageId}.tgz`);
         if (!fs.existsSync(local)) await imageStore.fetch(job.sourceLocation, local, job.sourceDigest);
-        const names = await run('tar', ['-tzf', local], 300_000);
+        // Refused before an engine imports it: no device node or escaping member becomes an image layer.
+        const { names } = await inspectTemplate(local);
         // The template's own init when it has one, else a shell that waits.
-        const cmd = /(^|\n)(\.\/)?sbin\/vcloud-init\n/.test(names)
+        const cmd = names.includes('sbin/vcloud-init')
           ? ['/sbin/vcloud-init']
           : ['/bin/sh', '-c', "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"];
         const digest = await engine().importTgz(local, job.targetRef, cmd, progress);
@@ -48,9 +48,10 @@ export function createImageActivities({ hostId, images, imageStore, cacheDir, re
         const ref = pullReference(job.sourceRef, job.sourceDigest);
         const stored = await engine().exportToStore(ref, imageStore, job.targetKey, progress);
         progress(stored.sizeBytes, 'inspecting');
-        const boot = await bootFiles(stored.location);
+        // What an image holds is checked as an upload is: a template with a device node is no template.
+        const { boot, unpackedBytes } = await inspectTemplate(stored.location);
         return {
-          location: stored.location, digest: stored.digest, sizeBytes: await unpackedBytes(stored.location),
+          location: stored.location, digest: stored.digest, sizeBytes: unpackedBytes,
           boot: boot ? { ...boot, cmdline: 'console=ttyS0' } : null,
         };
       });

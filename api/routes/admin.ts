@@ -11,7 +11,7 @@ import { hostView } from '../views';
 import type { Deps } from '../start-operation';
 import { createUser, getUser, issueToken, listTokens, listUsers, revokeToken } from '../../db/users';
 import { listGrants, putGrant } from '../../db/grants';
-import { addPool, getPool, getZone, growPool, listAddresses, listPools, setAddressReserved, setAutoFailover, upsertZone } from '../../db/zones';
+import { addPool, getPool, getZone, growPool, listAddresses, listPools, setAddressReserved, insertZone, setAutoFailover } from '../../db/zones';
 import { getHost, setFenceCommand, setHostState } from '../../db/hosts';
 import { listEvents } from '../../db/reconcile';
 import { AppError, ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../lib/errors';
@@ -93,8 +93,8 @@ export function adminRoutes({ db }: Deps): Router {
     if (!inCidr(body.gateway, body.subnet)) {
       throw new ValidationError('the gateway must be a host address of the subnet', [{ path: 'gateway', message: `not inside ${body.subnet}` }]);
     }
-    if (await getZone(db, body.id)) throw new ConflictError(`zone ${body.id} exists`);
-    await upsertZone(db, body);
+    const { conflict } = await insertZone(db, body);
+    if (conflict) throw new ConflictError(conflict);
     res.status(201).json(body);
   }));
   router.get('/v1/zones/:id/pools', asyncRoute(async (req, res) => {

@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { Router } from 'express';
 import crypto from 'node:crypto';
 import { asyncRoute } from '../async-route';
@@ -9,11 +10,9 @@ import { acceptedOperation, imageView } from '../views';
 import { convertImage } from '../../workflows';
 import { getImage, imageInUse, insertImage, locationShared, markImageDeleted, type ImageRow } from '../../db/images';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
-import { DirImageStore } from '../../images/image-store';
+import { DirImageStore, TooLargeError } from '../../images/image-store';
 import { RegistryClient, parseReference } from '../../images/registry';
-import { bootFiles, unpackedBytes } from '../../host/rootfs';
-
-const MAX_UPLOAD = 8 * 2 ** 30;
+import { NotAnArchiveError, UnsafeArchiveError, inspectTemplate } from '../../host/template-archive';
 
 export function imageRoutes(deps: Deps): Router {
   const { db, config } = deps;
@@ -57,16 +56,28 @@ export function imageRoutes(deps: Deps): Router {
     }
     const q = uploadQuery.safeParse(req.query);
     if (!q.success) throw validationError(q.error);
-    if (Number(req.header('content-length') ?? 0) > MAX_UPLOAD) throw new AppError(413, 'Payload Too Large', 'an image upload is at most 8 GiB');
+    const tooLarge = () => new AppError(413, 'Payload Too Large', `an image upload is at most ${config.maxImageUploadBytes} bytes`);
+    if (Number(req.header('content-length') ?? 0) > config.maxImageUploadBytes) throw tooLarge();
     if (await getImage(db, q.data.name)) throw new ConflictError(`an image named ${q.data.name} exists`);
     const key = `${crypto.randomUUID()}.tgz`;
-    const stored = await store.put(key, req);
+    // Through a PassThrough: a cut-off store destroys it, not the request, so the 413 still reaches
+    // the client; the connection is closed after it rather than the rest of the body read.
+    const body = new PassThrough();
+    req.pipe(body);
+    const stored = await store.put(key, body, { maxBytes: config.maxImageUploadBytes }).catch((err) => {
+      if (!(err instanceof TooLargeError)) throw err;
+      req.unpipe(body);
+      res.setHeader('Connection', 'close');
+      throw tooLarge();
+    });
     try {
-      const [boot, size] = await Promise.all([bootFiles(stored.location), unpackedBytes(stored.location)]).catch(() => {
-        throw new ValidationError('the body is not a gzipped tar', [{ path: '(body)', message: 'not a tgz' }]);
+      const { boot, unpackedBytes } = await inspectTemplate(stored.location).catch((err) => {
+        if (err instanceof NotAnArchiveError) throw new ValidationError('the body is not a gzipped tar', [{ path: '(body)', message: 'not a tgz' }]);
+        if (err instanceof UnsafeArchiveError) throw new AppError(422, 'Unprocessable Entity', err.message, { errors: [{ path: '(body)', message: err.message }] });
+        throw err;
       });
       const row = await insertImage(db, {
-        name: q.data.name, kind: 'tgz', location: stored.location, digest: stored.digest, size_bytes: size,
+        name: q.data.name, kind: 'tgz', location: stored.location, digest: stored.digest, size_bytes: unpackedBytes,
         boot: boot ? { ...boot, cmdline: 'console=ttyS0' } : null,
       });
       res.status(201).json(imageView(row));

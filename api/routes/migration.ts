@@ -7,7 +7,7 @@ import { emptyBody, evacuateBody, migrateBody, restoreBody, uuidParam } from '..
 import { startOperation, type Deps } from '../start-operation';
 import { acceptedOperation, hostView, instanceView } from '../views';
 import { visibleInstance } from './instances';
-import { getSnapshot, listSnapshots, markSnapshot, snapshotView } from '../../db/snapshots';
+import { getSnapshot, listSnapshots, markSnapshot, retireSnapshot, snapshotView } from '../../db/snapshots';
 import { getHost, setHostState } from '../../db/hosts';
 import { lockInstance } from '../../db/instances';
 import { nextSequence } from '../../db/operations';
@@ -59,8 +59,13 @@ export function migrationRoutes(deps: Deps): Router {
     const snapshot = uuidParam.safeParse(req.params.snapshotId).success ? await getSnapshot(db, req.params.snapshotId) : undefined;
     if (!snapshot || snapshot.instance_id !== instance.id || snapshot.state === 'deleted') throw new NotFoundError(`snapshot ${req.params.snapshotId} not found`);
     if (snapshot.state === 'pending') throw new ConflictError('the snapshot is still being made');
+    if (snapshot.state === 'ready') {
+      // Taken like an operation takes the instance: never while a migrate may restore from it.
+      const { busyWith } = await db.transaction((trx) => retireSnapshot(trx, instance.id, snapshot.id));
+      if (busyWith) throw new ConflictError(`an operation runs on the instance (${busyWith}): its snapshots are kept until it ends`);
+    }
     await deleteSnapshotData(snapshot, registry, store);
-    await markSnapshot(db, snapshot.id, { state: 'deleted' });
+    if (snapshot.state !== 'ready') await markSnapshot(db, snapshot.id, { state: 'deleted' });
     res.status(204).end();
   }));
 

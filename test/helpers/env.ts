@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { projectRoot } from '../../lib/config';
+import { localDatabaseUrl } from '../../lib/database-url';
 
 // The test platform: its own database, API port, control queue, zone and hosts, so it never
 // touches what `npm run up` runs on the same machine.
 export const DATA = process.env.VCLOUD_DATA_DIR ?? path.join(projectRoot, '.data');
 export const TEST_DB_NAME = 'vcloud_test';
-export const TEST_DB_URL = process.env.VCLOUD_TEST_DATABASE_URL ?? `postgres://vcloud:vcloud@127.0.0.1:5432/${TEST_DB_NAME}`;
+export const TEST_DB_URL = process.env.VCLOUD_TEST_DATABASE_URL ?? localDatabaseUrl(DATA, TEST_DB_NAME);
 export const TEST_API_PORT = 18080;
 export const TEST_API = `http://127.0.0.1:${TEST_API_PORT}`;
 export const TEST_CONTROL_QUEUE = 'vcloud-control-test';
@@ -33,6 +34,8 @@ export const STATE_FILE = path.join(DATA, 'test-platform.json');
 export const TEST_LOGS = path.join(DATA, 'logs', 'test');
 /** The tests' own image store, emptied on each run: uploads, conversions and snapshots land here. */
 export const TEST_STORE = path.join(DATA, 'test-images');
+/** The upload cap of the test platform (8 GiB by default), small enough to cross in a test. */
+export const TEST_MAX_UPLOAD_BYTES = 48 * 2 ** 20;
 /** What the build made, read-only for the tests. */
 export const BUILT_MANIFEST = path.join(DATA, 'images', 'manifest.json');
 
@@ -48,6 +51,7 @@ export function processEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
     VCLOUD_SOURCE_SCHEDULE_TO_START_SECONDS: '6',
     VCLOUD_LOG_LEVEL: 'info',
     VCLOUD_IMAGE_STORE_DIR: TEST_STORE,
+    VCLOUD_MAX_IMAGE_UPLOAD_BYTES: String(TEST_MAX_UPLOAD_BYTES),
     VCLOUD_IP_HEALTH_SCHEDULE_ID: TEST_IP_HEALTH_SCHEDULE,
     VCLOUD_IP_HEALTH_INTERVAL_SECONDS: '3600',
     VCLOUD_IP_HEALTH_RELEASE_AFTER: String(TEST_RELEASE_AFTER),

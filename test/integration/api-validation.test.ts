@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { apiClient, createBody, testDb, type ApiClient } from '../helpers/platform';
+import { adminToken, apiClient, createBody, testDb, type ApiClient } from '../helpers/platform';
+import { TEST_API } from '../helpers/env';
 import { createUser, issueToken } from '../../db/users';
 
 // Every bad request gets a problem+json 4xx naming the field, and writes nothing.
@@ -119,5 +120,36 @@ describe('bad input is a clear 4xx and changes nothing', () => {
     const hosts = (await api.get('/v1/hosts')).body.items;
     expect(hosts).toContainEqual(expect.objectContaining({ id: 'test-a', zone: 'test', state: 'enabled', kinds: expect.arrayContaining(['docker']) }));
     expect(hosts[0].numa.nodes.length).toBeGreaterThan(0);
+  });
+
+  test('/metrics is for admins only; an anonymous request is refused before its body is read', async () => {
+    expect((await apiClient(null).get('/metrics')).status).toBe(401);
+    expect((await user.get('/metrics')).status).toBe(403);
+    const res = await fetch(`${TEST_API}/metrics`, { headers: { authorization: `Bearer ${adminToken()}` } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('vcloud_api_request_seconds');
+    const before = await counts();
+    // Malformed JSON: without a token it is a 401 (the body never parsed), with one a 400.
+    const post = (headers: Record<string, string>) => fetch(`${TEST_API}/v1/instances`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"name": ' });
+    const anonymous = await post({});
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect((await post({ authorization: `Bearer ${adminToken()}` })).status).toBe(400);
+    expect(await counts()).toEqual(before);
+  });
+
+  test('a method a path does not answer is a 405 with an Allow header', async () => {
+    const before = await counts();
+    for (const [method, url, allow] of [
+      ['DELETE', '/v1/zones', 'GET, HEAD, POST'],
+      ['PUT', '/v1/instances/0f8fad5b-d9cb-469f-a165-70867728950e', 'DELETE, GET, HEAD'],
+      ['PATCH', '/v1/operations/0f8fad5b-d9cb-469f-a165-70867728950e', 'GET, HEAD'],
+    ] as const) {
+      const res = await fetch(`${TEST_API}${url}`, { method, headers: { authorization: `Bearer ${adminToken()}` } });
+      expect([url, res.status, res.headers.get('allow')]).toEqual([url, 405, allow]);
+      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    }
+    expect((await api.raw('GET', '/v1/no-such-thing')).status).toBe(404);
+    expect(await counts()).toEqual(before);
   });
 });

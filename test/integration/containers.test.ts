@@ -49,6 +49,7 @@ describe('containers through the API, on the real engine', () => {
     expect(info.HostConfig.CpusetCpus).toBe(created.cpuset.join(','));
     expect(info.HostConfig.Memory).toBe(96 * 1024 * 1024);
     expect(info.HostConfig.MemorySwap).toBe(96 * 1024 * 1024);
+    expect(info.HostConfig.LogConfig).toEqual({ Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } });
     expect(info.HostConfig.NetworkMode).toBe('none');
     expect(info.Config.Labels['vcloud.instance']).toBe(instance.id);
     const inside = await run('docker', ['exec', `vc-${instance.id}`, 'ip', 'addr', 'show', 'eth0']);

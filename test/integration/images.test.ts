@@ -1,12 +1,15 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Knex } from 'knex';
 import { apiClient, createBody, pings, temporalClient, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
-import { BUILT_MANIFEST, HOST_A, HOST_B, TEST_API, TEST_STORE } from '../helpers/env';
+import { BUILT_MANIFEST, HOST_A, HOST_B, TEST_API, TEST_MAX_UPLOAD_BYTES, TEST_STORE } from '../helpers/env';
 import { startHostAgent } from '../helpers/global-setup';
 import { stopProcess } from '../helpers/processes';
 import { STATE_FILE } from '../helpers/env';
 import { adminToken } from '../helpers/platform';
 import { replayAndRecord } from '../helpers/replay';
+import { craftTgz } from '../helpers/tgz';
 
 const manifest = () => JSON.parse(fs.readFileSync(BUILT_MANIFEST, 'utf8'));
 const pidOf = (name: string): number => JSON.parse(fs.readFileSync(STATE_FILE, 'utf8'))[name];
@@ -54,6 +57,9 @@ describe('images: register, convert both ways, delete', () => {
     expect(docker.body.digest).toBe(m.docker.digest);
     expect((await admin.get(`/v1/images/${docker.body.id}`)).body.name).toBe('named-ref');
 
+    // A template that would write the host's /etc/hosts when a root agent unpacks it.
+    const hostile = path.join(os.tmpdir(), `vcloud-hostile-${process.pid}.tgz`);
+    craftTgz(hostile, [{ path: './', type: 'Directory' }, { path: './etc', type: 'SymbolicLink', linkpath: '/etc' }, { path: './etc/hosts', type: 'File', body: '6.6.6.6 evil\n' }]);
     const before = (await db('images')).length;
     const storeFiles = fs.readdirSync(TEST_STORE).length;
     const bad: [Promise<{ status: number; body: any }>, number][] = [
@@ -64,12 +70,35 @@ describe('images: register, convert both ways, delete', () => {
       [admin.post('/v1/images', { name: 'named-ref', kind: 'docker', reference: m.docker.location }), 409],
       [upload('x2', BUILT_MANIFEST), 400],
       [upload('Bad Name', m.tgz.location), 400],
+      [upload('a..b', m.tgz.location), 400], // not a Docker repository name
+      [upload('web-', m.tgz.location), 400],
+      [upload(docker.body.id, m.tgz.location), 400], // would shadow that image in lookups by id
+      [admin.post(`/v1/images/${docker.body.id}/convert`, { to: 'tgz', name: '0f8fad5b-d9cb-469f-a165-70867728950e' }), 400],
       [upload('uploaded-plain', m.tgz.location), 409],
       [upload('x3', m.tgz.location, 'text/plain'), 415],
+      [upload('x4', hostile), 422],
     ];
     for (const [call, status] of bad) expect((await call).status).toBe(status);
     expect((await db('images')).length).toBe(before);
     expect(fs.readdirSync(TEST_STORE).length).toBe(storeFiles);
+    // No Content-Length (chunked): cut off at the cap as it streams, nothing kept.
+    let sent = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent > TEST_MAX_UPLOAD_BYTES + 2 ** 20) return controller.close();
+        sent += 2 ** 20;
+        controller.enqueue(new Uint8Array(2 ** 20));
+      },
+    });
+    const chunked = await fetch(`${TEST_API}/v1/images?name=x5&kind=tgz`, {
+      method: 'POST', headers: { authorization: `Bearer ${adminToken()}`, 'content-type': 'application/gzip' }, body: endless, duplex: 'half',
+    } as RequestInit).catch((err: unknown) => ({ status: -1, err }));
+    expect(chunked.status).toBe(413);
+    expect(fs.readdirSync(TEST_STORE).length).toBe(storeFiles);
+    expect((await db('images')).length).toBe(before);
+    const refused = await upload('x4', hostile);
+    expect(refused.body).toMatchObject({ status: 422, detail: expect.stringMatching(/reached through the symbolic link etc/) });
+    fs.rmSync(hostile, { force: true });
   });
 
   test('tgz -> Docker image: the result runs as a container that answers ping; then Docker image -> tgz boots as a VM that answers ping', async () => {

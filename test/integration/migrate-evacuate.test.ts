@@ -7,7 +7,7 @@ import { stopProcess } from '../helpers/processes';
 import { hasCopy, inside, virsh } from '../helpers/hosts';
 import { progressQuery } from '../../workflows/evacuate-host';
 import { replayAndRecord } from '../helpers/replay';
-import { engineB } from '../helpers/operator';
+import { engineB, holds } from '../helpers/operator';
 
 type Made = { id: string; kind: 'docker' | 'kvm'; ip: string; mac: string; hostname: string; marker: string };
 const pidOf = (name: string): number => JSON.parse(fs.readFileSync(STATE_FILE, 'utf8'))[name];
@@ -75,6 +75,27 @@ describe('snapshots, migrate and evacuate across two hosts', () => {
       expect((await admin.del(`/v1/instances/${m.id}/snapshots/${snap.id}`)).status).toBe(204);
       if (m.kind === 'kvm') expect(fs.existsSync(snap.location)).toBe(false);
       else expect((await fetch(`http://${snap.location.split('/')[0]}/v2/snapshots/${m.id}/manifests/${snap.digest}`, { method: 'HEAD' })).status).toBe(404);
+    }
+  });
+
+  test('a snapshot is kept while an operation runs on its instance (a migrate may restore from it)', async () => {
+    const c = made[0];
+    const first = await admin.post(`/v1/instances/${c.id}/snapshots`);
+    expect(await waitForOperation(admin, first.body.operation.id, 120_000)).toMatchObject({ state: 'succeeded' });
+    const hostId = (await admin.get(`/v1/instances/${c.id}`)).body.hostId;
+    const step = `host-${hostId}.snapshotInstance`;
+    holds.set(step);
+    try {
+      const second = await admin.post(`/v1/instances/${c.id}/snapshots`);
+      await holds.reached(step);
+      const refused = await admin.del(`/v1/instances/${c.id}/snapshots/${first.body.snapshot.id}`);
+      expect(refused).toMatchObject({ status: 409, body: { detail: expect.stringMatching(/an operation runs on the instance \(snapshot /) } });
+      expect(await db('snapshots').where({ id: first.body.snapshot.id }).first()).toMatchObject({ state: 'ready' });
+      holds.release(step);
+      expect(await waitForOperation(admin, second.body.operation.id, 120_000)).toMatchObject({ state: 'succeeded' });
+      for (const snap of [first, second]) expect((await admin.del(`/v1/instances/${c.id}/snapshots/${snap.body.snapshot.id}`)).status).toBe(204);
+    } finally {
+      holds.release(step);
     }
   });
 

@@ -51,6 +51,22 @@ describe('IP pools', () => {
     expect(await count()).toBe(before);
   });
 
+  test('zones: an overlapping subnet or a bridge already used is a 409; two concurrent creates of one zone give one 201 and one 409', async () => {
+    const zones = async () => (await db('zones')).length;
+    const before = await zones();
+    const overlap = await admin.post('/v1/zones', { id: 'pools-overlap', subnet: '10.216.0.128/25', gateway: '10.216.0.129', bridge: 'vcoverlap0' });
+    expect(overlap).toMatchObject({ status: 409, body: { detail: expect.stringMatching(/overlaps zone pools-a/) } });
+    const wider = await admin.post('/v1/zones', { id: 'pools-wide', subnet: '10.216.0.0/16', gateway: '10.216.200.1', bridge: 'vcwide0' });
+    expect(wider.status).toBe(409);
+    const bridge = await admin.post('/v1/zones', { id: 'pools-bridge', subnet: '10.219.0.0/24', gateway: '10.219.0.1', bridge: 'vcpoolsa' });
+    expect(bridge).toMatchObject({ status: 409, body: { detail: expect.stringMatching(/bridge vcpoolsa/) } });
+    expect(await zones()).toBe(before);
+    const body = { id: 'pools-twice', subnet: '10.222.0.0/24', gateway: '10.222.0.1', bridge: 'vctwice0' };
+    const both = await Promise.all([admin.post('/v1/zones', body), admin.post('/v1/zones', body)]);
+    expect(both.map((r) => r.status).sort()).toEqual([201, 409]);
+    expect(await zones()).toBe(before + 1);
+  });
+
   test('200 concurrent allocations from one pool give 200 distinct addresses; an exhausted pool is a CapacityError', async () => {
     expect((await admin.post('/v1/zones', { id: 'race', subnet: '10.220.0.0/24', gateway: '10.220.0.1', bridge: 'vcrace0' })).status).toBe(201);
     expect((await admin.post('/v1/zones/race/pools', { firstIp: '10.220.0.2', lastIp: '10.220.0.201' })).status).toBe(201);

@@ -21,6 +21,7 @@ describe('container create options (pure builder)', () => {
       HostConfig: {
         NetworkMode: 'none', CpusetCpus: '2,3', Memory: 268435456, MemorySwap: 268435456, OomKillDisable: false,
         RestartPolicy: { Name: 'no' }, Init: false,
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
       },
     });
   });
