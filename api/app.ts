@@ -10,6 +10,9 @@ import { imageRoutes } from './routes/images';
 import { migrationRoutes } from './routes/migration';
 import { openapi } from './openapi';
 import { allowedMethods } from './allowed-methods';
+import { auditTrail } from './audit-trail';
+import { idempotentReplay } from './idempotent-replay';
+import { auditRoutes } from './routes/audit';
 import type { Deps } from './start-operation';
 import type { Logger } from '../lib/logger';
 
@@ -41,15 +44,18 @@ export function createApp(deps: Deps, log: Logger): express.Express {
     registry.metrics().then((text) => res.type(registry.contentType).send(text), next);
   });
 
+  app.use(auditTrail(deps.db, log));
   // Who asks is known before any body is read: an anonymous request costs no parsing.
   app.use('/v1', authenticate(deps.db));
   app.use(express.json({ limit: '256kb' }));
+  app.use('/v1', idempotentReplay(deps));
   app.use(instanceRoutes(deps));
   app.use(catalogRoutes(deps));
   app.use(adminRoutes(deps));
   app.use(ipHealthRoutes(deps));
   app.use(imageRoutes(deps));
   app.use(migrationRoutes(deps));
+  app.use(auditRoutes(deps));
   app.use((req, res) => {
     const allow = allowedMethods(app, req.path);
     if (allow.length === 0) return sendProblem(res, 404, 'Not Found', `no route for ${req.method} ${req.path}`);

@@ -74,8 +74,12 @@ export const openapi = {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
       get: { ...secured, responses: { 200: { description: 'operation', content: { 'application/json': { schema: { $ref: '#/components/schemas/Operation' } } } }, 401: problem, 404: problem } },
     },
-    '/v1/instances/{id}/actions': op('post', 'start, stop, pause, resume or reboot: {action}', 202, true),
+    '/v1/instances/{id}/actions': {
+      ...op('post', 'start, stop, pause, resume or reboot: {action}', 202, true),
+      ...op('get', 'the instance\'s action log: its operations, who asked, how they ended, what operators did to their workflows (cancel, terminate, reset); ?limit=', 200, true),
+    },
     '/v1/instances/{id}/events': op('get', 'what the reconciler and repairs found and did to the instance; ?limit=', 200, true),
+    '/v1/audit': op('get', 'every mutating request, newest first (admin); ?user=&instance=&since=&until=&before=&limit=', 200),
     '/v1/hosts/{id}/events': op('get', 'what the reconciler found and did on the host (admin); ?limit=', 200, true),
     '/v1/instances/{id}/snapshots': { ...op('get', 'snapshots of the instance', 200, true), ...op('post', 'take a snapshot', 202, true) },
     '/v1/instances/{id}/snapshots/{snapshotId}': op('delete', 'delete a snapshot and its data', 204, true),

@@ -33,8 +33,15 @@ export function validationError(error: ZodError): ValidationError {
 }
 
 export function errorHandler(log: Logger): ErrorRequestHandler {
-  return (err, _req, res, _next) => {
-    if (err instanceof AppError) return sendProblem(res, err.status, err.title, err.message, err.extra);
+  return (err, req, res, _next) => {
+    if (err instanceof AppError) {
+      // An answer may say more to admins than to users (host counts, say): `publicDetail` and the
+      // `adminOnly` fields are what a user does not read.
+      const { publicDetail, adminOnly, ...extra } = err.extra as { publicDetail?: string; adminOnly?: string[] } & Record<string, unknown>;
+      if (req.user?.role === 'admin' || publicDetail === undefined) return sendProblem(res, err.status, err.title, err.message, extra);
+      for (const key of adminOnly ?? []) delete extra[key];
+      return sendProblem(res, err.status, err.title, publicDetail, extra);
+    }
     const e = err as { type?: string; status?: number; message?: string };
     if (e?.type === 'entity.parse.failed') return sendProblem(res, 400, 'Bad Request', 'the body is not valid JSON');
     if (e?.type === 'entity.too.large') return sendProblem(res, 413, 'Payload Too Large', 'the body is too large');

@@ -85,3 +85,12 @@ export const emptyBody = z.object({}).strict();
 
 export const actionBody = z.object({ action: z.enum(['start', 'stop', 'pause', 'resume', 'reboot']) }).strict();
 export const eventsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() }).strict();
+export const actionsQuery = eventsQuery;
+export const auditQuery = z.object({
+  user: z.string().min(1).max(63).optional(),
+  instance: z.string().uuid('must be an instance id').optional(),
+  since: z.coerce.date().optional(),
+  until: z.coerce.date().optional(),
+  before: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+}).strict();

@@ -111,9 +111,27 @@ export async function startOperation<W extends Workflow>({ db, starter }: Deps, 
 }
 
 async function replayTarget(db: Knex, body: unknown) {
-  const op = (body as { operation?: { id?: string } })?.operation;
+  const row = await replayedOperation(db, body);
+  if (!row) return undefined;
+  return { operationId: row.id, workflowId: row.workflow_id, instanceId: row.instance_id ?? undefined, hostId: row.host_id ?? undefined, args: row.input as unknown[] };
+}
+
+async function replayedOperation(db: Knex, body: unknown): Promise<OperationRow | undefined> {
+  const op = (body as { operation?: { id?: string } } | null)?.operation;
   if (!op?.id) return undefined;
   const row = await getOperation(db, op.id);
-  if (!row || row.state !== 'running' || !Array.isArray(row.input)) return undefined;
-  return { operationId: row.id, workflowId: row.workflow_id, instanceId: row.instance_id ?? undefined, hostId: row.host_id ?? undefined, args: row.input as unknown[] };
+  return row && row.state === 'running' && Array.isArray(row.input) ? row : undefined;
+}
+
+/**
+ * A replayed answer starts the first request's workflow (by its recorded type, with its recorded
+ * arguments, from the operation row) in case that request died between its commit and its start;
+ * one already started counts as started. The reconciler would start it too, later.
+ */
+export async function startReplayed({ db, starter }: Pick<Deps, 'db' | 'starter'>, response: StoredResponse): Promise<void> {
+  const row = await replayedOperation(db, response.body);
+  if (!row?.workflow_type) return;
+  const zone = row.instance_id ? (await db('instances').where({ id: row.instance_id }).first('zone_id'))?.zone_id : undefined;
+  await starter.start(row.workflow_type, row.workflow_id, row.input as unknown[],
+    operationSearchAttributes({ instanceId: row.instance_id ?? undefined, hostId: row.host_id ?? undefined, zone, operation: row.type }));
 }

@@ -7,6 +7,8 @@ import type { Config } from '../lib/config';
 export interface WorkflowStarter {
   /** Starts the workflow (by function reference, so its arguments are typed); one already started under that id counts as started. */
   start<W extends Workflow>(workflow: W, workflowId: string, args: Parameters<W>, searchAttributes: TypedSearchAttributes): Promise<void>;
+  /** The same, by the workflow's recorded type name (a replay, from the operation row). */
+  start(workflowType: string, workflowId: string, args: unknown[], searchAttributes: TypedSearchAttributes): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -19,7 +21,7 @@ export function createWorkflowStarter(config: Config): WorkflowStarter {
     return client;
   };
   return {
-    async start<W extends Workflow>(workflow: W, workflowId: string, args: Parameters<W>, typedSearchAttributes: TypedSearchAttributes) {
+    async start<W extends Workflow>(workflow: W | string, workflowId: string, args: Parameters<W> | unknown[], typedSearchAttributes: TypedSearchAttributes) {
       const { client: c } = await get();
       try {
         await c.workflow.start(workflow, { taskQueue: config.controlQueue, workflowId, args, typedSearchAttributes } as unknown as WorkflowStartOptions<W>);

@@ -23,6 +23,17 @@ export async function claimIdempotencyKey(db: Db, userId: string, key: string, r
   return { kind: 'replay', response: { status: existing.status, body: existing.body } };
 }
 
+/** The stored answer of a key whose first request came exactly as `rawHash` says, if it has one yet. */
+export async function storedAnswerFor(db: Db, userId: string, key: string, rawHash: string): Promise<StoredResponse | null> {
+  const row = await db('idempotency_keys').where({ user_id: userId, key, raw_hash: rawHash }).whereNotNull('status').first('status', 'body');
+  return row ? { status: row.status, body: row.body } : null;
+}
+
+/** Records how the key's first request came, once its answer is stored (a later request never overwrites it). */
+export async function recordRawRequest(db: Db, userId: string, key: string, rawHash: string): Promise<void> {
+  await db('idempotency_keys').where({ user_id: userId, key }).whereNull('raw_hash').whereNotNull('status').update({ raw_hash: rawHash });
+}
+
 export async function storeIdempotentResponse(db: Db, userId: string, key: string, response: StoredResponse): Promise<void> {
   await db('idempotency_keys').where({ user_id: userId, key })
     .update({ status: response.status, body: JSON.stringify(response.body) });

@@ -6,7 +6,7 @@ export const FINISHED_STATES: readonly OperationState[] = ['succeeded', 'failed'
 export interface OperationRow {
   id: string; type: string; instance_id: string | null; host_id: string | null; image_id: string | null;
   workflow_id: string; workflow_type: string | null; run_id: string | null; prior_state: string | null;
-  requested_by: string | null; state: OperationState; error: string | null;
+  requested_by: string | null; state: OperationState; error: string | null; error_type?: string | null;
   progress: unknown; result: unknown; input?: unknown; created_at: Date; finished_at: Date | null;
 }
 
@@ -52,7 +52,15 @@ export async function claimOperation(trx: Db, op: OpRef): Promise<{ row: Operati
   const reopened = row.state !== 'running';
   try {
     const [updated] = await trx('operations').where({ id: op.operationId })
-      .update({ run_id: op.runId, state: 'running', error: null, finished_at: null }).returning('*');
+      .update({ run_id: op.runId, state: 'running', error: null, error_type: null, finished_at: null }).returning('*');
+    // Another run taking the row is a Reset from the Temporal UI (a repair's new runs are its own
+    // continue-as-new): the instance's action log says so.
+    if (row.run_id && row.run_id !== op.runId && row.instance_id && row.type !== 'repair') {
+      await trx('instance_events').insert({
+        instance_id: row.instance_id, kind: 'new-run',
+        detail: `operation ${row.id} (${row.type}): run ${op.runId} took over from run ${row.run_id}${reopened ? ` after it ended ${row.state}` : ''} (a reset)`,
+      });
+    }
     return { row: updated, reopened };
   } catch (err) {
     throw conflictOf(err) ?? err;
@@ -72,7 +80,7 @@ export async function assertRun(trx: Db, op: OpRef): Promise<OperationRow> {
   return row;
 }
 
-export interface Outcome { state: Exclude<OperationState, 'running'>; error?: string; result?: unknown }
+export interface Outcome { state: Exclude<OperationState, 'running'>; error?: string; errorType?: string; result?: unknown }
 
 /** Closes the run's operation; a second call (a retried step) finds it closed and changes nothing. */
 export async function finishOperation(db: Db, op: OpRef, outcome: Outcome): Promise<void> {
@@ -89,7 +97,7 @@ export async function closeOperation(db: Db, id: string, outcome: Outcome): Prom
 }
 
 const closing = (o: Outcome) => ({
-  state: o.state, error: o.error ?? null, result: o.result === undefined ? null : JSON.stringify(o.result), finished_at: new Date(),
+  state: o.state, error: o.error ?? null, error_type: o.errorType ?? null, result: o.result === undefined ? null : JSON.stringify(o.result), finished_at: new Date(),
 });
 
 export async function setOperationHost(db: Db, id: string, hostId: string): Promise<void> {

@@ -8,6 +8,9 @@ import { rankHosts, explainNoHost } from '../placement/rank';
 import { chooseCpuset } from '../placement/cpuset';
 import type { HostCandidate, PlacementRequest, Ratios } from '../placement/types';
 
+/** Why no host fits, for admins; a user is told only that the zone has no room (host counts are not theirs to see). */
+const noRoom = (rejectedBy: Record<string, number>) => ({ rejectedBy, publicDetail: 'no host in the zone can take this instance now', adminOnly: ['rejectedBy'] });
+
 export interface Claim { hostId: string; cpuset: number[] }
 
 function candidate(h: HostRow, appCount: number, liveSeconds: number): HostCandidate {
@@ -96,7 +99,7 @@ export async function claimHost(knex: Knex, instanceId: string, ratios: Ratios, 
   // Explain from what the hosts look like now: concurrent claims may have taken the room we saw.
   const now = await candidates(knex, first, liveSeconds);
   const { rejectedBy } = rankHosts(now, requestOf(first), ratios);
-  throw new CapacityError(explainNoHost(now.length, rejectedBy), { rejectedBy });
+  throw new CapacityError(explainNoHost(now.length, rejectedBy), noRoom(rejectedBy));
 }
 
 /** Gives the host's capacity back; idempotent because the claim is cleared in the same transaction. */
@@ -117,7 +120,7 @@ export async function checkPlacement(db: Db, instance: InstanceRow, ratios: Rati
   if ((await topCandidates(db, instance, ratios, liveSeconds, 1)).length > 0) return;
   const all = await candidates(db, instance, liveSeconds);
   const { hosts, rejectedBy } = rankHosts(all, requestOf(instance), ratios);
-  if (hosts.length === 0) throw new CapacityError(explainNoHost(all.length, rejectedBy), { rejectedBy });
+  if (hosts.length === 0) throw new CapacityError(explainNoHost(all.length, rejectedBy), noRoom(rejectedBy));
 }
 
 /**
@@ -144,7 +147,7 @@ export async function claimTargetHost(knex: Knex, instanceId: string, pinnedHost
   }
   const all = (await candidates(knex, request, liveSeconds)).filter((h) => h.id !== first.host_id);
   const { rejectedBy } = rankHosts(all, requestOf(request), ratios);
-  throw new CapacityError(explainNoHost(all.length, rejectedBy), { rejectedBy });
+  throw new CapacityError(explainNoHost(all.length, rejectedBy), noRoom(rejectedBy));
 }
 
 async function addUsage(trx: Db, hostId: string, i: { vcpus: number; memory_mb: number; disk_gb: number }, sign: 1 | -1): Promise<void> {

@@ -84,7 +84,8 @@ export async function runOperation<T>(operationId: string, steps: OperationSteps
         const stuck = await saga.compensate();
         await steps.settle?.(op, { reason, cancelled, stuck });
         const error = stuck ? `${reason}; undoing "${stuck.step}" failed (${stuck.reason}): a repair holds what it guards until it is done` : reason;
-        await control.finishOperation(op, { state: cancelled ? 'cancelled' : 'failed', error });
+        // The failure's type tells a user the kind of failure in the platform's words (api/public-errors.ts).
+        await control.finishOperation(op, { state: cancelled ? 'cancelled' : 'failed', error, errorType: cancelled ? undefined : failureType(failure) ?? 'InfrastructureFailure' });
       });
     } catch (err) {
       if (superseded(err) && restart < MAX_RESTARTS) continue;

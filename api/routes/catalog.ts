@@ -14,8 +14,8 @@ export function catalogRoutes({ db }: Deps): Router {
     res.json({ items: await listZones(db) });
   }));
   router.get('/v1/images', asyncRoute(async (req, res) => {
-    currentUser(req);
-    res.json({ items: (await listImages(db)).map(imageView) });
+    const user = currentUser(req);
+    res.json({ items: (await listImages(db)).map((i) => imageView(i, user)) });
   }));
   router.get('/v1/hosts', asyncRoute(async (req, res) => {
     requireAdmin(req);

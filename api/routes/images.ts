@@ -26,8 +26,7 @@ export function imageRoutes(deps: Deps): Router {
   };
 
   router.get('/v1/images/:id', asyncRoute(async (req, res) => {
-    currentUser(req);
-    res.json(imageView(await imageOr404(req.params.id)));
+    res.json(imageView(await imageOr404(req.params.id), currentUser(req)));
   }));
 
   // Register: a JSON body names a reference in the registry; a gzip body is a tgz template upload.

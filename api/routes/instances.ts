@@ -100,11 +100,12 @@ export function instanceRoutes(deps: Deps): Router {
   router.get('/v1/instances', asyncRoute(async (req, res) => {
     const user = currentUser(req);
     const rows = await listInstances(db, { ownerId: user.role === 'admin' ? undefined : user.id, includeDeleted: req.query.all === 'true' });
-    res.json({ items: rows.map((r) => instanceView(r)) });
+    res.json({ items: rows.map((r) => instanceView(r, undefined, user)) });
   }));
 
   router.get('/v1/instances/:id', asyncRoute(async (req, res) => {
-    res.json(instanceView(await visibleInstance(deps, currentUser(req), req.params.id)));
+    const user = currentUser(req);
+    res.json(instanceView(await visibleInstance(deps, user, req.params.id), undefined, user));
   }));
 
   /** What the reconciler and repairs found and did to the instance. */
@@ -192,7 +193,7 @@ export function instanceRoutes(deps: Deps): Router {
     let mine = op !== undefined && (user.role === 'admin' || op.requested_by === user.id);
     if (op && !mine && op.instance_id) mine = (await getInstance(db, op.instance_id))?.owner_id === user.id;
     if (!op || !mine) throw new NotFoundError(`operation ${id} not found`);
-    res.json(operationView(op, config.temporalUiUrl, config.temporalNamespace));
+    res.json(operationView(op, config.temporalUiUrl, config.temporalNamespace, user));
   }));
 
   return router;

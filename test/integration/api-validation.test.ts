@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { adminToken, apiClient, createBody, testDb, type ApiClient } from '../helpers/platform';
+import { adminToken, apiClient, createBody, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
 import { TEST_API } from '../helpers/env';
 import { createUser, issueToken } from '../../db/users';
 
@@ -151,5 +151,34 @@ describe('bad input is a clear 4xx and changes nothing', () => {
     }
     expect((await api.raw('GET', '/v1/no-such-thing')).status).toBe(404);
     expect(await counts()).toEqual(before);
+  });
+
+  test('the audit log: every mutating request, with who, the outcome, the operation, the address; admins only; paged', async () => {
+    const anonymous = await fetch(`${TEST_API}/v1/zones`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(anonymous.status).toBe(401);
+    const refused = await user.post('/v1/instances', createBody('audit-1', { vcpus: 'two' }));
+    expect(refused.status).toBe(400);
+    const made = await api.post('/v1/instances', createBody('audit-2'));
+    expect(made.status).toBe(202);
+    expect((await user.get('/v1/audit')).status).toBe(403);
+    expect((await api.get('/v1/audit?since=yesterday')).status).toBe(400);
+
+    const mine = (await api.get('/v1/audit?user=validation-user&limit=5')).body.items;
+    expect(mine[0]).toMatchObject({ userName: 'validation-user', method: 'POST', path: '/v1/instances', route: '/v1/instances', status: 400, operationId: null });
+    expect(mine[0].remoteAddress).toMatch(/127\.0\.0\.1/);
+    const adminRows = (await api.get(`/v1/audit?instance=${made.body.instance.id}`)).body.items;
+    expect(adminRows).toEqual([expect.objectContaining({ method: 'POST', status: 202, instanceId: made.body.instance.id, operationId: made.body.operation.id })]);
+    const all = (await api.get('/v1/audit?limit=50')).body.items;
+    expect(all).toContainEqual(expect.objectContaining({ userId: null, method: 'POST', path: '/v1/zones', status: 401 }));
+    // Paged newest first: the second page starts below the first's last id, no row twice.
+    const page1 = (await api.get('/v1/audit?limit=2')).body;
+    const page2 = (await api.get(`/v1/audit?limit=2&before=${page1.next}`)).body;
+    expect(page2.items[0].id).toBeLessThan(page1.items[1].id);
+    // Reads are not recorded.
+    expect(all.some((r: { method: string }) => r.method === 'GET')).toBe(false);
+    await waitForOperation(api, made.body.operation.id);
+    const del = await api.del(`/v1/instances/${made.body.instance.id}`);
+    expect(del.status).toBe(202);
+    expect(await waitForOperation(api, del.body.operation.id)).toMatchObject({ state: 'succeeded' });
   });
 });

@@ -1,9 +1,12 @@
 import Docker from 'dockerode';
 import type { Knex } from 'knex';
 import { apiClient, assertAddressInvariants, createBody, pings, temporalClient, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
-import { HOST_A, TEST_CONTROL_QUEUE, TEST_POOL } from '../helpers/env';
+import fs from 'node:fs';
+import { BUILT_MANIFEST, HOST_A, TEST_CONTROL_QUEUE, TEST_POOL } from '../helpers/env';
 import { macFromIp, ipToInt } from '../../lib/net';
 import { run } from '../../host/run';
+import { createUser, issueToken } from '../../db/users';
+import { putGrant } from '../../db/grants';
 import { hostVethExists } from '../../host/bridge-plumbing';
 import type { Client } from '@temporalio/client';
 
@@ -131,6 +134,35 @@ describe('containers through the API, on the real engine', () => {
     expect((await db('instances').where({ id: res.body.instance.id }).first()).cpuset).toBeNull();
   });
 
+  test('a user reads failures in the platform\'s words: no registry address, host path, host count or engine message; an admin reads them whole', async () => {
+    const u = await createUser(db, `failures-${Date.now().toString(36)}`, 'user');
+    await putGrant(db, u.id, 'test', { maxVcpus: 8, maxMemoryMb: 1 << 20, maxInstances: 4 });
+    const user = apiClient((await issueToken(db, u.id)).token);
+    const res = await user.post('/v1/instances', createBody('users-ghost', { image: 'ghost' }));
+    expect(res.status).toBe(202);
+    const mine = await waitForOperation(user, res.body.operation.id);
+    expect(mine.state).toBe('failed');
+    expect(mine.error).toBe(`the create failed: its host could not do it. An administrator can read the details of operation ${mine.id}.`);
+    expect((await api.get(`/v1/operations/${mine.id}`)).body.error).toMatch(/ghost:1 is not in the registry/);
+    const seen = (await user.get(`/v1/instances/${res.body.instance.id}`)).body;
+    expect(seen.state).toBe('failed');
+    expect(seen.failure).not.toMatch(/ghost|127\.0\.0\.1|registry/);
+    expect((await api.get(`/v1/instances/${res.body.instance.id}`)).body.failure).toMatch(/not in the registry/);
+    // No host fits: the user is told so, the admin is told how many hosts failed which filter.
+    const huge = createBody('users-huge', { memoryMb: 500_000 });
+    const refused = await user.post('/v1/instances', huge);
+    expect(refused).toMatchObject({ status: 422, body: { detail: 'no host in the zone can take this instance now' } });
+    expect(refused.body.rejectedBy).toBeUndefined();
+    const told = await api.post('/v1/instances', huge);
+    expect(told).toMatchObject({ status: 422, body: { detail: expect.stringMatching(/^no host fits: \d+ host\(s\) considered/), rejectedBy: expect.any(Object) } });
+    // Where a template lies on the platform's disks is for admins.
+    const images = (await user.get('/v1/images')).body.items;
+    expect(images.find((i: { name: string }) => i.name === 'busybox-tgz').location).toBeUndefined();
+    expect((await api.get('/v1/images')).body.items.find((i: { name: string }) => i.name === 'busybox-tgz').location).toMatch(/^\//);
+    const del = await user.del(`/v1/instances/${res.body.instance.id}`);
+    expect((await waitForOperation(user, del.body.operation.id)).state).toBe('succeeded');
+  });
+
   test('the same Idempotency-Key twice gives one instance and the same answer; with another body it is refused', async () => {
     const headers = { 'Idempotency-Key': 'create-idem-1' };
     const [a, b] = await Promise.all([
@@ -151,5 +183,24 @@ describe('containers through the API, on the real engine', () => {
     expect((await waitForOperation(api, del.body.operation.id)).state).toBe('succeeded');
     expect(await exists(a.body.instance.id)).toBe(false);
     await assertAddressInvariants(db);
+  });
+
+  test('a retry under an Idempotency-Key gets the first answer before any check, though what it checked has changed', async () => {
+    const manifest = JSON.parse(fs.readFileSync(BUILT_MANIFEST, 'utf8'));
+    const image = await api.post('/v1/images', { name: 'idem-image', kind: 'docker', reference: manifest.docker.location });
+    expect(image.status).toBe(201);
+    const headers = { 'Idempotency-Key': 'create-idem-3' };
+    const body = createBody('idem-3', { image: 'idem-image', host: HOST_A.id });
+    const first = await api.post('/v1/instances', body, headers);
+    expect(first.status).toBe(202);
+    expect((await waitForOperation(api, first.body.operation.id)).state).toBe('succeeded');
+    const del = await api.del(`/v1/instances/${first.body.instance.id}`);
+    expect((await waitForOperation(api, del.body.operation.id)).state).toBe('succeeded');
+    expect((await api.del(`/v1/images/${image.body.id}`)).status).toBe(204);
+    // The image is gone: a new request is a 404, the retry is the first answer.
+    expect((await api.post('/v1/instances', body)).status).toBe(404);
+    const retry = await api.post('/v1/instances', body, headers);
+    expect(retry).toMatchObject({ status: 202, body: { instance: { id: first.body.instance.id }, operation: { id: first.body.operation.id } } });
+    expect(await db('instances').where({ name: 'idem-3' })).toHaveLength(1);
   });
 });

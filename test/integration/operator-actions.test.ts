@@ -55,6 +55,9 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
       expect(await db('ip_addresses').where({ instance_id: id })).toEqual([]);
       expect(await hasCopy(HOST_A, id)).toBe(false);
       expect(fs.existsSync(path.join(DATA, 'disks', HOST_A.id, `vc-${id}.raw`))).toBe(false);
+      expect((await api.get(`/v1/instances/${id}/actions`)).body.items).toContainEqual(expect.objectContaining({
+        operationId: res.body.operation.id, type: 'create', state: 'cancelled', operatorActions: ['cancelled'],
+      }));
     }
     const del = await api.del(`/v1/instances/${id}`);
     expect(del.status).toBe(202);
@@ -185,6 +188,10 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
     expect(await waitForOperation(api, res.body.operation.id, 60_000)).toMatchObject({ state: 'failed', error: expect.stringMatching(/terminated/) });
     await waitUntil('the repair', async () => (await instance(c.id)).state === 'running', 90_000);
     expect(await instance(c.id)).toMatchObject({ hostId: HOST_A.id, ip: c.ip });
+    // The owner's action log shows what the operator did, as the platform saw it.
+    expect((await api.get(`/v1/instances/${c.id}/actions`)).body.items).toContainEqual(expect.objectContaining({
+      operationId: res.body.operation.id, type: 'migrate', state: 'failed', operatorActions: ['terminated'],
+    }));
     await waitUntil('ping on the source', () => pings(c.ip), 30_000);
     expect(await hasCopy(HOST_B, c.id)).toBe(false);
     await expectSettled();
@@ -210,6 +217,9 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
       const i = await instance(op.instanceId);
       expect(i).toMatchObject({ state: 'running', hostId: HOST_A.id });
       expect(await db('ip_addresses').where({ instance_id: i.id }).pluck('address')).toEqual([i.ip]);
+      expect((await api.get(`/v1/instances/${i.id}/actions`)).body.items).toContainEqual(expect.objectContaining({
+        operationId: op.id, type: 'create', state: 'succeeded', operatorActions: ['reset'],
+      }));
       await waitUntil('ping', () => pings(i.ip), 30_000);
     }
     await expectSettled();
