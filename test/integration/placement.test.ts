@@ -22,7 +22,12 @@ describe('placement against the database', () => {
   });
   afterAll(() => db.destroy());
 
-  const zone = async (id: string) => db('zones').insert({ id, subnet: '10.230.0.0/24', gateway: '10.230.0.1', bridge: 'vcnone0' });
+  // Zones may neither overlap nor share a bridge: each fake one gets its own.
+  let zones = 0;
+  const zone = async (id: string) => {
+    const n = ++zones;
+    await db('zones').insert({ id, subnet: `172.20.${n}.0/24`, gateway: `172.20.${n}.1`, bridge: `vcplace${n}` });
+  };
   const host = (id: string, zoneId: string, over: Record<string, unknown> = {}) => ({
     id, zone_id: zoneId, vcpus: 8, memory_mb: 16384, disk_gb: 500, kinds: ['docker'], last_heartbeat_at: new Date(),
     numa: JSON.stringify({ nodes: [{ id: 0, cpus: [0, 1, 2, 3], memoryMb: 8192 }, { id: 1, cpus: [4, 5, 6, 7], memoryMb: 8192 }] }), ...over,
