@@ -35,6 +35,9 @@ export const grantBody = z.object({
   maxVcpus: z.number().int().min(1).max(100000),
   maxMemoryMb: z.number().int().min(16).max(1 << 30),
   maxInstances: z.number().int().min(1).max(100000),
+  maxDiskGb: z.number().int().min(1).max(1 << 20).optional(),
+  maxSnapshots: z.number().int().min(0).max(100000).optional(),
+  maxSnapshotGb: z.number().int().min(0).max(1 << 20).optional(),
 }).strict();
 export const createZoneBody = z.object({
   id: dnsLabel,

@@ -78,7 +78,7 @@ export function createInstanceActivities({ db, ratios, hostLiveSeconds, registry
         if (instance.state === 'running') return { done: true, hostId: instance.host_id, ip: instance.ip };
         if (instance.state === 'failed' && reopened) {
           const owner = await getUser(trx, instance.owner_id);
-          if (owner) await reserveQuota(trx, owner, instance.zone_id, { vcpus: instance.vcpus, memoryMb: instance.memory_mb });
+          if (owner) await reserveQuota(trx, owner, instance.zone_id, { instances: 1, vcpus: instance.vcpus, memoryMb: instance.memory_mb, diskGb: instance.disk_gb });
         }
         const from: InstanceState[] = reopened ? ['pending', 'provisioning', 'failed'] : ['pending', 'provisioning'];
         try {

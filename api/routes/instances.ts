@@ -86,7 +86,7 @@ export function instanceRoutes(deps: Deps): Router {
           requested_host_id: body.host ?? null, requested_ip: body.ip ?? null,
         };
         // Quota first, under the grant's row lock; then the early capacity and address answers.
-        await reserveQuota(trx, user, zone.id, { vcpus: body.vcpus, memoryMb: body.memoryMb });
+        await reserveQuota(trx, user, zone.id, { instances: 1, vcpus: body.vcpus, memoryMb: body.memoryMb, diskGb });
         await checkPlacement(trx, intent as InstanceRow, placementRatios(config), hostLiveSeconds(config));
         await checkAddressAvailable(trx, zone.id, body.ip ?? null);
         const row = await insertInstance(trx, intent);

@@ -7,7 +7,8 @@ import { emptyBody, evacuateBody, migrateBody, restoreBody, uuidParam } from '..
 import { startOperation, type Deps } from '../start-operation';
 import { acceptedOperation, hostView, instanceView } from '../views';
 import { visibleInstance } from './instances';
-import { getSnapshot, listSnapshots, markSnapshot, retireSnapshot, snapshotView } from '../../db/snapshots';
+import { getSnapshot, insertSnapshot, listSnapshots, markSnapshot, retireSnapshot, snapshotView } from '../../db/snapshots';
+import { reserveQuota } from '../../db/grants';
 import { getHost, setHostState } from '../../db/hosts';
 import { lockInstance } from '../../db/instances';
 import { nextSequence } from '../../db/operations';
@@ -47,6 +48,10 @@ export function migrationRoutes(deps: Deps): Router {
       write: async (trx) => {
         const locked = await lockInstance(trx, instance.id);
         if (!locked || !MOVABLE_STATES.includes(locked.state) || !locked.host_id) throw new ConflictError(`instance ${instance.id} is ${locked?.state}: only a running or stopped instance has a snapshot`);
+        // The owner's snapshot limits, under the grant's lock; the row is written here so that a
+        // concurrent request counts it (the workflow's own insert of it then changes nothing).
+        await reserveQuota(trx, user, locked.zone_id, { snapshots: 1, snapshotGb: locked.disk_gb });
+        await insertSnapshot(trx, { id: snapshotId, instanceId: locked.id, kind: locked.kind });
         return { priorState: locked.state, body: (op) => ({ snapshot: { id: snapshotId, instanceId: instance.id, state: 'pending' }, operation: runningOp(config, op, 'snapshot', { instanceId: instance.id }, user.id) }) };
       },
       input: ({ operationId }) => ({ operationId, instanceId: instance.id, snapshotId, hostScheduleToStartSeconds: config.hostScheduleToStartSeconds }),

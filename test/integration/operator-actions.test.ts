@@ -264,6 +264,8 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
       expect((await other('POST', `/v1/hosts/${HOST_B.id}/evacuate`, {})).status).toBe(503);
       expect((await db('hosts').where({ id: HOST_B.id }).first()).state).toBe('enabled');
       expect((await other('POST', `/v1/instances/${c.id}/actions`, { action: 'stop' })).status).toBe(503);
+      expect((await other('POST', `/v1/instances/${c.id}/snapshots`)).status).toBe(503);
+      expect(await db('snapshots').where({ instance_id: c.id, state: 'pending' })).toEqual([]);
       expect(await db('operations').where({ instance_id: c.id, state: 'running' })).toEqual([]);
     } finally {
       await stopProcess('api-no-temporal');

@@ -4,6 +4,7 @@ import { seedIds, apiClient, assertAddressInvariants, createBody, testDb, waitFo
 import { HOST_A, TEST_ZONE } from '../helpers/env';
 import { allocateAddress } from '../../db/ipam';
 import { CapacityError } from '../../lib/errors';
+import { ipToInt } from '../../lib/net';
 
 describe('IP pools', () => {
   let admin: ApiClient;
@@ -49,6 +50,30 @@ describe('IP pools', () => {
     expect((await admin.post('/v1/zones', { id: 'pools-a', subnet: '10.216.0.0/24', gateway: '10.216.0.1', bridge: 'vcpoolsa' })).status).toBe(409);
     expect((await admin.get(`/v1/pools/${pool.body.id}/addresses?state=gone`)).status).toBe(400);
     expect(await count()).toBe(before);
+  });
+
+  test('a /16 pool: 65,533 addresses made in Postgres, batch by batch; allocation works at its far end', async () => {
+    expect((await admin.post('/v1/zones', { id: 'pools-big', subnet: '10.100.0.0/16', gateway: '10.100.0.1', bridge: 'vcpoolsbig' })).status).toBe(201);
+    try {
+      const pool = await admin.post('/v1/zones/pools-big/pools', { firstIp: '10.100.0.1', lastIp: '10.100.255.254', reserved: ['10.100.200.7'] });
+      expect(pool.status).toBe(201);
+      const states = await db('ip_addresses').where({ pool_id: pool.body.id }).select('state').count('* as n').groupBy('state');
+      expect(Object.fromEntries(states.map((r) => [r.state, Number(r.n)]))).toEqual({ free: 65532, reserved: 1 });
+      expect(await db('ip_addresses').where({ pool_id: pool.body.id, address: '10.100.0.1' })).toEqual([]); // the gateway
+      expect(await db('ip_addresses').where({ pool_id: pool.body.id, address: '10.100.255.254' }).first()).toMatchObject({ sort_key: String(ipToInt('10.100.255.254')) });
+      const [row] = await instanceRows('pools-big', 1);
+      const got = await db.transaction((trx) => allocateAddress(trx, { ...row, requested_ip: '10.100.254.9' }));
+      expect(got.ip).toBe('10.100.254.9');
+      const grown = await admin.raw('PATCH', `/v1/pools/${pool.body.id}`, { firstIp: '10.100.0.1', lastIp: '10.100.255.254' });
+      expect(grown.body).toMatchObject({ added: 0 });
+    } finally {
+      // No pool may stay on a bridge that does not exist (the health check would probe it).
+      await db('ip_addresses').where({ zone_id: 'pools-big' }).update({ state: 'free', instance_id: null });
+      await db('instances').where({ zone_id: 'pools-big' }).delete();
+      await db('ip_addresses').where({ zone_id: 'pools-big' }).delete();
+      await db('ip_pools').where({ zone_id: 'pools-big' }).delete();
+      await db('zones').where({ id: 'pools-big' }).delete();
+    }
   });
 
   test('zones: an overlapping subnet or a bridge already used is a 409; two concurrent creates of one zone give one 201 and one 409', async () => {

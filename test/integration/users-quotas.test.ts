@@ -136,6 +136,33 @@ describe('users, roles and quotas', () => {
     await deleteAll(u.api, [fits.body.instance.id]);
   });
 
+  test('disk and snapshots are quotas too: a huge diskGb is refused, and snapshots stop at their count and their GB', async () => {
+    const u = await newUser('disk-user', 'user', { maxVcpus: 4, maxMemoryMb: 1024, maxInstances: 4 });
+    expect((await admin.raw('PUT', `/v1/users/${u.id}/grants/${TEST_ZONE.id}`, { maxVcpus: 4, maxMemoryMb: 1024, maxInstances: 4, maxDiskGb: 3, maxSnapshots: 2, maxSnapshotGb: 100 })).status).toBe(200);
+    const before = (await db('instances')).length;
+    const huge = await u.api.post('/v1/instances', createBody('disk-huge', { diskGb: 4000 }));
+    expect(huge).toMatchObject({ status: 422, body: { exceeded: ['diskGb'] } });
+    expect((await db('instances')).length).toBe(before);
+    const made = await u.api.post('/v1/instances', createBody('disk-1', { diskGb: 2, host: undefined }));
+    expect(made.status).toBe(202);
+    expect(await waitForOperation(u.api, made.body.operation.id)).toMatchObject({ state: 'succeeded' });
+    expect((await u.api.post('/v1/instances', createBody('disk-2', { diskGb: 2 }))).body.exceeded).toEqual(['diskGb']);
+    const id = made.body.instance.id;
+    for (let i = 0; i < 2; i++) {
+      const snap = await u.api.post(`/v1/instances/${id}/snapshots`);
+      expect(snap.status).toBe(202);
+      expect(await waitForOperation(u.api, snap.body.operation.id, 120_000)).toMatchObject({ state: 'succeeded' });
+    }
+    const third = await u.api.post(`/v1/instances/${id}/snapshots`);
+    expect(third).toMatchObject({ status: 422, body: { exceeded: ['snapshots'] } });
+    const grants = (await admin.get(`/v1/users/${u.id}`)).body.grants;
+    expect(grants).toContainEqual(expect.objectContaining({ zone: TEST_ZONE.id, maxDiskGb: 3, maxSnapshots: 2, usage: expect.objectContaining({ diskGb: 2, snapshots: 2, snapshotGb: 4 }) }));
+    // Their GB too: room for one more by count, not by size.
+    expect((await admin.raw('PUT', `/v1/users/${u.id}/grants/${TEST_ZONE.id}`, { maxVcpus: 4, maxMemoryMb: 1024, maxInstances: 4, maxDiskGb: 3, maxSnapshots: 5, maxSnapshotGb: 5 })).status).toBe(200);
+    expect((await u.api.post(`/v1/instances/${id}/snapshots`)).body.exceeded).toEqual(['snapshotGb']);
+    await deleteAll(u.api, [id]);
+  });
+
   test('bad admin input: 400 naming the field, nothing written', async () => {
     const users = await db('users').count('* as n').first();
     const bad: [string, string, unknown, string][] = [
