@@ -12,9 +12,11 @@ import { run } from '../../host/run';
 /**
  * Random valid and invalid requests to every route of the OpenAPI document, as an admin, as a user
  * and as nobody: never a 5xx, and a 4xx changes nothing in the database. Valid values point into a
- * sandbox of the test's own (a zone with no live host on a bridge it makes, a dead fake host, a user,
- * an image, a failed instance), so what succeeds cannot disturb the platform. VCLOUD_FUZZ_RUNS sets
- * the number of requests (150 in CI; the README says how to run it longer).
+ * sandbox of the test's own (a zone with no host on a bridge it makes, a user, an image, a failed
+ * instance), so what succeeds cannot disturb the platform, and the sandbox is removed after: a fake
+ * host would leave the reconciler and the host watch waiting on a queue nobody serves. Host routes
+ * get ids that name no host. VCLOUD_FUZZ_RUNS sets the number of requests (150 in CI; the README
+ * says how to run it longer).
  */
 const RUNS = Number(process.env.VCLOUD_FUZZ_RUNS ?? 150);
 const TABLES = ['instances', 'operations', 'ip_addresses', 'ip_pools', 'zones', 'zone_grants', 'images', 'users', 'api_tokens',
@@ -30,6 +32,7 @@ describe('fuzz: random requests to every route', () => {
   let admin: ApiClient;
   let user: ApiClient;
   const ids: Record<string, string[]> = {};
+  let zonesBefore: string[] = [];
 
   /** A digest of every table a request could change (the audit log records each one by design). */
   async function fingerprint(): Promise<string> {
@@ -41,13 +44,10 @@ describe('fuzz: random requests to every route', () => {
   beforeAll(async () => {
     db = testDb();
     admin = apiClient();
+    zonesBefore = await db('zones').pluck('id');
     await run('ip', ['link', 'add', 'name', BRIDGE, 'type', 'bridge']).catch(() => '');
     expect((await admin.post('/v1/zones', { id: 'fuzz', subnet: '10.230.0.0/24', gateway: '10.230.0.1', bridge: BRIDGE })).status).toBe(201);
     const pool = await admin.post('/v1/zones/fuzz/pools', { firstIp: '10.230.0.10', lastIp: '10.230.0.20' });
-    await db('hosts').insert({
-      id: 'fuzz-h1', zone_id: 'fuzz', state: 'enabled', vcpus: 2, memory_mb: 2048, disk_gb: 10, kinds: ['docker', 'kvm'],
-      numa: JSON.stringify({ nodes: [{ id: 0, cpus: [0, 1], memoryMb: 2048 }] }), last_heartbeat_at: new Date(Date.now() - 3600_000),
-    });
     const u = await createUser(db, 'fuzz-user', 'user');
     await putGrant(db, u.id, 'fuzz', { maxVcpus: 8, maxMemoryMb: 8192, maxInstances: 4 });
     const token = await issueToken(db, u.id);
@@ -65,10 +65,21 @@ describe('fuzz: random requests to every route', () => {
     });
   }, 120_000);
 
+  // The sandbox goes, and every zone the requests made with it: nothing of it may stay for the
+  // reconciler, the host watch or the IP-pool health check to work on.
   afterAll(async () => {
+    const zones = (await db('zones').pluck('id')).filter((z: string) => !zonesBefore.includes(z));
+    const instances = db('instances').whereIn('zone_id', zones).select('id');
+    await db('ip_addresses').whereIn('zone_id', zones).delete();
+    await db('snapshots').whereIn('instance_id', instances).delete();
+    await db('stale_copies').whereIn('instance_id', instances).delete();
+    await db('operations').whereIn('instance_id', instances).delete();
+    await db('instances').whereIn('zone_id', zones).delete();
+    for (const t of ['ip_pools', 'zone_grants', 'ip_health_runs']) await db(t).whereIn('zone_id', zones).delete();
+    await db('zones').whereIn('id', zones).delete();
     await run('ip', ['link', 'del', BRIDGE]).catch(() => '');
     await db.destroy();
-  });
+  }, 60_000);
 
   /** Built once the sandbox exists: its ids are the valid values. */
   function requests() {

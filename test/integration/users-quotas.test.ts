@@ -101,7 +101,7 @@ describe('users, roles and quotas', () => {
     expect(refused).toHaveLength(15);
     for (const r of refused) {
       expect(r.contentType).toContain('application/problem+json');
-      expect(r.body.limit).toEqual({ vcpus: 100, memoryMb: 100000, instances: 5 });
+      expect(r.body.limit).toEqual({ vcpus: 100, memoryMb: 100000, instances: 5, diskGb: 100, snapshots: 10, snapshotGb: 100 });
       expect(r.body.usage).toMatchObject({ instances: 5 });
       expect(r.body.exceeded).toEqual(['instances']);
     }
@@ -116,7 +116,7 @@ describe('users, roles and quotas', () => {
     expect(again.status).toBe(202);
     expect(await waitForOperation(u.api, again.body.operation.id)).toMatchObject({ state: 'succeeded' });
     await deleteAll(u.api, [...accepted.slice(1).map((a) => a.body.instance.id), again.body.instance.id]);
-    expect((await admin.get(`/v1/users/${u.id}`)).body.grants[0].usage).toEqual({ instances: 0, vcpus: 0, memoryMb: 0 });
+    expect((await admin.get(`/v1/users/${u.id}`)).body.grants[0].usage).toEqual({ instances: 0, vcpus: 0, memoryMb: 0, diskGb: 0, snapshots: 0, snapshotGb: 0 });
   });
 
   test('vCPU and memory limits are quotas too, and a failed create gives its share back', async () => {
