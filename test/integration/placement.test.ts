@@ -20,12 +20,27 @@ describe('placement against the database', () => {
     db = testDb();
     ({ imageId, adminId } = await seedIds(db));
   });
-  afterAll(() => db.destroy());
+  // The fake zones go with their hosts and instances: fake hosts left behind would have the
+  // reconciler and the host watch wait on queues nobody serves, round after round, for the files after.
+  const made: string[] = [];
+  afterAll(async () => {
+    const instances = db('instances').whereIn('zone_id', made).select('id');
+    await db('ip_addresses').whereIn('instance_id', instances).update({ state: 'free', instance_id: null });
+    await db('operations').whereIn('instance_id', instances).delete();
+    await db('instances').whereIn('zone_id', made).delete();
+    const hosts = db('hosts').whereIn('zone_id', made).select('id');
+    for (const t of ['operations', 'stale_copies']) await db(t).whereIn('host_id', hosts).delete();
+    await db('hosts').whereIn('zone_id', made).delete();
+    await db('ip_addresses').whereIn('zone_id', made).delete();
+    for (const t of ['ip_pools', 'zone_grants', 'ip_health_runs']) await db(t).whereIn('zone_id', made).delete();
+    await db('zones').whereIn('id', made).delete();
+    await db.destroy();
+  });
 
   // Zones may neither overlap nor share a bridge: each fake one gets its own.
-  let zones = 0;
   const zone = async (id: string) => {
-    const n = ++zones;
+    made.push(id);
+    const n = made.length;
     await db('zones').insert({ id, subnet: `172.20.${n}.0/24`, gateway: `172.20.${n}.1`, bridge: `vcplace${n}` });
   };
   const host = (id: string, zoneId: string, over: Record<string, unknown> = {}) => ({
