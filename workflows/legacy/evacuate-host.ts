@@ -1,5 +1,5 @@
 // Frozen: the previous release's workflow, kept so its recorded histories replay (see ../index.ts).
-import { ParentClosePolicy, defineQuery, executeChild, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, defineQuery, executeChild, setHandler } from '@temporalio/workflow';
 import { control, migration } from './activity-options';
 import { migrateInstance } from './migrate-instance';
 import { reasonOf } from './saga';
@@ -27,7 +27,7 @@ export async function evacuateHost(input: EvacuateInput): Promise<EvacuationProg
       const instanceId = ids[next++];
       try {
         const child = await migration.beginChildMigration(instanceId, input.requestedBy);
-        if ('conflict' in child) throw new Error(child.conflict);
+        if ('conflict' in child) throw ApplicationFailure.nonRetryable(child.conflict, 'ConflictError');
         await executeChild(migrateInstance, {
           workflowId: child.workflowId,
           args: [{ operationId: child.operationId, instanceId, snapshot: 'latest', sourceAlive: alive, sourceScheduleToStartSeconds: input.sourceScheduleToStartSeconds }],

@@ -1,4 +1,5 @@
 // Frozen: the previous release's workflow, kept so its recorded histories replay (see ../index.ts).
+import { ApplicationFailure } from '@temporalio/workflow';
 import { control, hostActivities } from './activity-options';
 import { reasonOf } from './saga';
 import type { InstanceState } from '../../lib/instance-states';
@@ -13,7 +14,7 @@ export async function instanceAction(input: ActionInput): Promise<void> {
   const { instanceId, operationId, action } = input;
   try {
     const spec = await control.getInstanceSpec(instanceId);
-    if (!spec.hostId) throw new Error('the instance is on no host');
+    if (!spec.hostId) throw ApplicationFailure.nonRetryable('the instance is on no host', 'StateConflictError');
     await hostActivities(spec.hostId).actOnInstance(spec, action);
     await control.markInstance(instanceId, ACTION_RESULT[action]);
     await control.finishOperation(operationId, 'succeeded', undefined, { state: ACTION_RESULT[action] });

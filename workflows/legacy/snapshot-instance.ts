@@ -1,4 +1,5 @@
 // Frozen: the previous release's workflow, kept so its recorded histories replay (see ../index.ts).
+import { ApplicationFailure } from '@temporalio/workflow';
 import { control, migration, sourceActivities } from './activity-options';
 import { reasonOf } from './saga';
 
@@ -10,7 +11,7 @@ export async function snapshotInstance(input: SnapshotInput): Promise<{ snapshot
   try {
     await migration.createSnapshotRow(instanceId, snapshotId);
     const spec = await control.getInstanceSpec(instanceId);
-    if (!spec.hostId) throw new Error('the instance is on no host');
+    if (!spec.hostId) throw ApplicationFailure.nonRetryable('the instance is on no host', 'StateConflictError');
     const made = await sourceActivities(spec.hostId, input.hostScheduleToStartSeconds ?? 30).snapshotInstance(spec, snapshotId);
     await migration.markSnapshotReady(snapshotId, made.location, made.digest);
     await control.finishOperation(operationId, 'succeeded', undefined, { snapshotId, consistency: made.consistency });
