@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { recordAudit } from '../db/audit';
 import type { Logger } from '../lib/logger';
 
-const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+export const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const INSTANCE_PATH = /^\/v1\/instances\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\/|$)/i;
 
 /**

@@ -2,10 +2,9 @@ import crypto from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { recordRawRequest, storedAnswerFor } from '../db/idempotency';
 import { reply } from './problem';
-import { startReplayed, type Deps } from './start-operation';
+import { IDEMPOTENCY_KEY, startReplayed, type Deps } from './start-operation';
+import { MUTATING } from './audit-trail';
 
-const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 
 const rawHash = (req: Request) => crypto.createHash('sha256').update(JSON.stringify([req.method, req.path, req.body ?? null])).digest('hex');
 
@@ -18,7 +17,7 @@ const rawHash = (req: Request) => crypto.createHash('sha256').update(JSON.string
 export function idempotentReplay(deps: Pick<Deps, 'db' | 'starter'>) {
   return (req: Request, res: Response, next: NextFunction) => {
     const key = req.header('idempotency-key');
-    if (!key || !KEY.test(key) || !MUTATING.has(req.method) || !req.user) return next();
+    if (!key || !IDEMPOTENCY_KEY.test(key) || !MUTATING.has(req.method) || !req.user) return next();
     const user = req.user;
     const hash = rawHash(req);
     storedAnswerFor(deps.db, user.id, key, hash).then(async (answer) => {

@@ -53,7 +53,8 @@ const UNDO_INTENT: Record<string, (trx: Knex.Transaction, op: OperationRow) => P
     .update({ state: 'failed', failure: 'its workflow could not be started' }),
 };
 
-const KEY = /^[A-Za-z0-9._:-]{1,200}$/;
+/** What an Idempotency-Key may be. */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 
 /**
  * The one path every operation takes: claim the idempotency key, write the intent and the
@@ -64,7 +65,7 @@ const KEY = /^[A-Za-z0-9._:-]{1,200}$/;
  * answer becomes that 503.
  */
 export async function startOperation<W extends Workflow>({ db, starter }: Deps, req: OperationRequest<W>): Promise<StoredResponse> {
-  if (req.idempotencyKey !== undefined && !KEY.test(req.idempotencyKey)) {
+  if (req.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(req.idempotencyKey)) {
     throw new ValidationError('bad Idempotency-Key', [{ path: 'Idempotency-Key', message: 'must be 1-200 of [A-Za-z0-9._:-]' }]);
   }
   const hash = crypto.createHash('sha256').update(JSON.stringify(req.requestFingerprint)).digest('hex');

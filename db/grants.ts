@@ -8,6 +8,8 @@ export interface Grant {
 }
 export interface Usage { vcpus: number; memoryMb: number; instances: number; diskGb: number; snapshots: number; snapshotGb: number }
 
+const noUsage = (): Usage => ({ vcpus: 0, memoryMb: 0, instances: 0, diskGb: 0, snapshots: 0, snapshotGb: 0 });
+
 export const GRANT_DEFAULTS = { maxDiskGb: 100, maxSnapshots: 10, maxSnapshotGb: 100 };
 
 export async function putGrant(db: Db, userId: string, zoneId: string, g: Grant): Promise<void> {
@@ -32,7 +34,7 @@ export async function listGrants(db: Db, userId: string) {
     const l = limitOf(r);
     return {
       zone: r.zone_id, maxVcpus: l.vcpus, maxMemoryMb: l.memoryMb, maxInstances: l.instances, maxDiskGb: l.diskGb, maxSnapshots: l.snapshots,
-      maxSnapshotGb: l.snapshotGb, usage: usage.get(r.zone_id) ?? { vcpus: 0, memoryMb: 0, instances: 0, diskGb: 0, snapshots: 0, snapshotGb: 0 },
+      maxSnapshotGb: l.snapshotGb, usage: usage.get(r.zone_id) ?? noUsage(),
     };
   });
 }
@@ -50,14 +52,14 @@ async function usageByZone(db: Db, userId: string, zoneId?: string): Promise<Map
     .select('i.zone_id', db.raw('count(*)::int as snapshots'), db.raw('coalesce(sum(i.disk_gb), 0)::int as "snapshotGb"'));
   if (zoneId) { live.where({ zone_id: zoneId }); snaps.where('i.zone_id', zoneId); }
   const out = new Map<string, Usage>();
-  const get = (z: string) => out.get(z) ?? out.set(z, { vcpus: 0, memoryMb: 0, instances: 0, diskGb: 0, snapshots: 0, snapshotGb: 0 }).get(z)!;
+  const get = (z: string) => out.get(z) ?? out.set(z, noUsage()).get(z)!;
   for (const r of await live) Object.assign(get(r.zone_id), { instances: r.instances, vcpus: r.vcpus, memoryMb: r.memoryMb, diskGb: r.diskGb });
   for (const r of await snaps) Object.assign(get(r.zone_id), { snapshots: r.snapshots, snapshotGb: r.snapshotGb });
   return out;
 }
 
 export async function usageOf(db: Db, userId: string, zoneId: string): Promise<Usage> {
-  return (await usageByZone(db, userId, zoneId)).get(zoneId) ?? { vcpus: 0, memoryMb: 0, instances: 0, diskGb: 0, snapshots: 0, snapshotGb: 0 };
+  return (await usageByZone(db, userId, zoneId)).get(zoneId) ?? noUsage();
 }
 
 /**
