@@ -298,8 +298,10 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
     await run('ip', ['link', 'set', host, 'alias', vethAlias(HOST_A.id, veth)]);
     await waitUntil('the leftovers to be destroyed', async () =>
       !(await hasCopy(HOST_A, ghost)) && !fs.existsSync(diskFile) && !(await hostVethExists(veth, HOST_A.id)), 60_000);
-    const events = await db('instance_events').whereIn('instance_id', [ghost, disk, veth]).where({ kind: 'leftover-destroyed' });
-    expect(events.map((e) => e.instance_id).sort()).toEqual([ghost, disk, veth].sort());
+    // The event is written by the step after the host's destroy, so the last one may trail the engine by a moment.
+    const reported = () => db('instance_events').whereIn('instance_id', [ghost, disk, veth]).where({ kind: 'leftover-destroyed' });
+    await waitUntil('the three to be reported', async () => (await reported()).length >= 3, 15_000);
+    expect((await reported()).map((e) => e.instance_id).sort()).toEqual([ghost, disk, veth].sort());
     await expectSettled();
   });
 
