@@ -6,6 +6,7 @@ import { instanceRoutes } from './routes/instances';
 import { catalogRoutes } from './routes/catalog';
 import { adminRoutes } from './routes/admin';
 import { ipHealthRoutes } from './routes/ip-health';
+import { storageGcRoutes } from './routes/storage-gc';
 import { imageRoutes } from './routes/images';
 import { migrationRoutes } from './routes/migration';
 import { openapi } from './openapi';
@@ -53,6 +54,7 @@ export function createApp(deps: Deps, log: Logger): express.Express {
   app.use(catalogRoutes(deps));
   app.use(adminRoutes(deps));
   app.use(ipHealthRoutes(deps));
+  app.use(storageGcRoutes(deps));
   app.use(imageRoutes(deps));
   app.use(migrationRoutes(deps));
   app.use(auditRoutes(deps));

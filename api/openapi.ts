@@ -9,6 +9,21 @@ function op(method: string, summary: string, status: number, _hasParams = false)
   return { [method]: { ...secured, summary, responses: { [status]: { description: 'success' }, ...errors } } };
 }
 
+const query = (name: string, description: string) => ({ name, in: 'query', schema: { type: 'string' }, description });
+const pageParams = [
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+  query('cursor', 'the `next` of the page before'),
+];
+/** A secured list: one page of `{items, next}` (next is null on the last page), with its filters. */
+function list(summary: string, filters: Record<string, string> = {}) {
+  return {
+    get: {
+      ...secured, summary, parameters: [...pageParams, ...Object.entries(filters).map(([name, d]) => query(name, d))],
+      responses: { 200: { description: '{items, next}' }, ...errors },
+    },
+  };
+}
+
 export const openapi = {
   openapi: '3.1.0',
   info: { title: 'vcloud', version: '1.0.0', description: 'VMs and containers with fixed IPs; every operation is a Temporal workflow.' },
@@ -63,45 +78,50 @@ export const openapi = {
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateInstance' } } } },
         responses: { 202: accepted, ...errors },
       },
-      get: { ...secured, summary: 'instances of the caller (all, for an admin)', responses: { 200: { description: '{items}' }, 401: problem } },
+      ...list('instances of the caller (all, for an admin), newest first', { all: '"true": deleted ones too' }),
     },
     '/v1/instances/{id}': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
       get: { ...secured, responses: { 200: { description: 'instance' }, 401: problem, 404: problem } },
       delete: { ...secured, responses: { 202: accepted, 401: problem, 404: problem, 409: problem } },
     },
+    '/v1/operations': list('operations, newest first: an admin\'s all; a user\'s, those they asked for or on their instances', {
+      instance: 'an instance id', state: 'running, succeeded, failed or cancelled', type: 'create, delete, action, snapshot...',
+    }),
     '/v1/operations/{id}': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
       get: { ...secured, responses: { 200: { description: 'operation', content: { 'application/json': { schema: { $ref: '#/components/schemas/Operation' } } } }, 401: problem, 404: problem } },
     },
     '/v1/instances/{id}/actions': {
       ...op('post', 'start, stop, pause, resume or reboot: {action}', 202, true),
-      ...op('get', 'the instance\'s action log: its operations, who asked, how they ended, what operators did to their workflows (cancel, terminate, reset); ?limit=', 200, true),
+      ...list('the instance\'s action log: its operations, who asked, how they ended, what operators did to their workflows (cancel, terminate, reset)'),
     },
-    '/v1/instances/{id}/events': op('get', 'what the reconciler and repairs found and did to the instance; ?limit=', 200, true),
-    '/v1/audit': op('get', 'every mutating request, newest first (admin); ?user=&instance=&since=&until=&before=&limit=', 200),
-    '/v1/hosts/{id}/events': op('get', 'what the reconciler found and did on the host (admin); ?limit=', 200, true),
-    '/v1/instances/{id}/snapshots': { ...op('get', 'snapshots of the instance', 200, true), ...op('post', 'take a snapshot', 202, true) },
+    '/v1/instances/{id}/events': list('what the reconciler and repairs found and did to the instance, newest first'),
+    '/v1/audit': list('every mutating request, newest first (admin)', { user: 'a user id or name', instance: 'an instance id', since: 'a time', until: 'a time' }),
+    '/v1/hosts/{id}/events': list('what the reconciler found and did on the host (admin), newest first'),
+    '/v1/instances/{id}/snapshots': { ...list('snapshots of the instance, newest first'), ...op('post', 'take a snapshot', 202, true) },
     '/v1/instances/{id}/snapshots/{snapshotId}': op('delete', 'delete a snapshot and its data', 204, true),
     '/v1/instances/{id}/migrate': op('post', 'migrate: {snapshot?: "latest"|"none"|<id>, host? (admin)}', 202, true),
-    '/v1/zones': { ...op('get', 'zones', 200), ...op('post', 'create a zone (admin): {id, subnet, gateway, bridge}', 201) },
-    '/v1/zones/{id}/pools': { ...op('get', 'pools of a zone (admin)', 200, true), ...op('post', 'add a pool (admin): {firstIp, lastIp, reserved?}', 201, true) },
+    '/v1/zones': { ...list('zones, by id'), ...op('post', 'create a zone (admin): {id, subnet, gateway, bridge}', 201) },
+    '/v1/zones/{id}/pools': { ...list('pools of a zone (admin)'), ...op('post', 'add a pool (admin): {firstIp, lastIp, reserved?}', 201, true) },
     '/v1/pools/{id}': op('patch', 'grow a pool (admin): {firstIp, lastIp}', 200, true),
-    '/v1/pools/{id}/addresses': op('get', 'addresses and their states (admin); ?state=', 200, true),
+    '/v1/pools/{id}/addresses': list('addresses and their states (admin), in address order', { state: 'free, allocated, reserved or quarantined' }),
     '/v1/pools/{id}/addresses/{address}': op('put', 'reserve or free an address (admin): {reserved}', 200, true),
-    '/v1/images': { ...op('get', 'images', 200), ...op('post', 'register (admin): JSON {name, kind: "docker", reference} or a tgz body with ?name=&kind=tgz', 201) },
+    '/v1/images': { ...list('images, by name'), ...op('post', 'register (admin): JSON {name, kind: "docker", reference} or a tgz body with ?name=&kind=tgz', 201) },
     '/v1/images/{id}': { ...op('get', 'an image', 200, true), ...op('delete', 'delete an image (admin); 409 while in use', 204, true) },
     '/v1/images/{id}/convert': op('post', 'convert (admin): {to: "docker"|"tgz", name?}', 202, true),
-    '/v1/hosts': op('get', 'hosts (admin)', 200),
+    '/v1/hosts': list('hosts (admin), by id'),
     '/v1/hosts/{id}': op('patch', 'set the state (admin): {state}', 200, true),
     '/v1/hosts/{id}/evacuate': op('post', 'evacuate (admin): {concurrency?}', 202, true),
-    '/v1/users': { ...op('get', 'users (admin)', 200), ...op('post', 'create a user (admin): {name, role}', 201) },
-    '/v1/users/{id}': op('get', 'a user with tokens (no values) and grants (admin)', 200, true),
-    '/v1/users/{id}/tokens': op('post', 'issue a token, shown once (admin)', 201, true),
+    '/v1/users': { ...list('users (admin), by name'), ...op('post', 'create a user (admin): {name, role}', 201) },
+    '/v1/users/{id}': op('get', 'a user (admin)', 200, true),
+    '/v1/users/{id}/tokens': { ...list('the user\'s tokens, without their values (admin)'), ...op('post', 'issue a token, shown once (admin)', 201, true) },
+    '/v1/users/{id}/grants': list('the user\'s zone grants with their usage (admin)'),
     '/v1/users/{id}/tokens/{tokenId}': op('delete', 'revoke a token (admin)', 204, true),
     '/v1/users/{id}/grants/{zone}': op('put', 'set a zone grant (admin): {maxVcpus, maxMemoryMb, maxInstances}', 200, true),
     '/v1/ip-health/checks': op('post', 'run the IP-pool health check now (admin)', 202),
-    '/v1/ip-health/runs': op('get', 'findings of the health check runs (admin); ?zone=&limit=', 200),
+    '/v1/storage/gc': op('post', 'run the storage garbage collection now (admin): the registry\'s unnamed blobs and the image store\'s unnamed files', 202),
+    '/v1/ip-health/runs': list('findings of the health check runs (admin), newest first', { zone: 'a zone id' }),
   },
 };
 

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import type { ZodError } from 'zod';
+import type { z, ZodError, ZodTypeAny } from 'zod';
 import { AppError, ValidationError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 
@@ -30,6 +30,13 @@ export function fieldErrors(error: ZodError): FieldError[] {
 export function validationError(error: ZodError): ValidationError {
   const errors = fieldErrors(error);
   return new ValidationError(`invalid request: ${errors.map((e) => e.path).join(', ')}`, errors);
+}
+
+/** The value as the schema reads it, or a 400 naming each bad field. */
+export function parse<T extends ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationError(result.error);
+  return result.data;
 }
 
 export function errorHandler(log: Logger): ErrorRequestHandler {

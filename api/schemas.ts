@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isIpv4, DNS_LABEL } from '../lib/net';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../db/page';
 
 const dnsLabel = z.string().max(63).regex(DNS_LABEL, 'must be a DNS label: lowercase letters, digits and hyphens, at most 63');
 /** An image is named by its id or its name; registry references are for image registration. */
@@ -47,7 +48,6 @@ export const createZoneBody = z.object({
 }).strict();
 export const createPoolBody = z.object({ firstIp: ipv4, lastIp: ipv4, reserved: z.array(ipv4).max(1024).optional() }).strict();
 export const growPoolBody = z.object({ firstIp: ipv4, lastIp: ipv4 }).strict();
-export const addressStateQuery = z.enum(['free', 'allocated', 'reserved', 'quarantined']).optional();
 /** A fence command: an argument vector with an absolute program (run without a shell), or null to remove it. */
 const fenceCommand = z.array(z.string().min(1).max(512).regex(/^[^\0\n]*$/, 'one line, no NUL')).min(1).max(32)
   .refine((argv) => argv[0].startsWith('/'), 'must start with an absolute path to the program');
@@ -87,13 +87,25 @@ export const evacuateBody = z.object({
 export const emptyBody = z.object({}).strict();
 
 export const actionBody = z.object({ action: z.enum(['start', 'stop', 'pause', 'resume', 'reboot']) }).strict();
-export const eventsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() }).strict();
-export const actionsQuery = eventsQuery;
-export const auditQuery = z.object({
+
+/** Every list is read a page at a time: `limit` rows (default 100, at most 1000) after `cursor`, the `next` of the page before. */
+const pageFields = {
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
+  cursor: z.string().min(1).max(1000).optional(),
+};
+export const listQuery = <S extends z.ZodRawShape>(filters: S) => z.object({ ...pageFields, ...filters }).strict();
+export const pageQuery = listQuery({});
+export const instancesQuery = listQuery({ all: z.enum(['true', 'false']).optional() });
+export const addressesQuery = listQuery({ state: z.enum(['free', 'allocated', 'reserved', 'quarantined']).optional() });
+export const operationsQuery = listQuery({
+  instance: z.string().uuid('must be an instance id').optional(),
+  state: z.enum(['running', 'succeeded', 'failed', 'cancelled']).optional(),
+  type: z.string().max(32).regex(/^[a-z-]+$/, 'must be an operation type').optional(),
+});
+export const runsQuery = listQuery({ zone: z.string().max(63).optional() });
+export const auditQuery = listQuery({
   user: z.string().min(1).max(63).optional(),
   instance: z.string().uuid('must be an instance id').optional(),
   since: z.coerce.date().optional(),
   until: z.coerce.date().optional(),
-  before: z.coerce.number().int().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-}).strict();
+});

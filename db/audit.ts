@@ -1,4 +1,5 @@
 import type { Db } from './connection';
+import { keysetPage, type PageRequest } from './page';
 
 export interface AuditEntry {
   userId: string | null; userName: string | null; method: string; path: string; route: string | null;
@@ -12,11 +13,11 @@ export async function recordAudit(db: Db, e: AuditEntry): Promise<void> {
   });
 }
 
-export interface AuditFilter { userId?: string; instanceId?: string; since?: Date; until?: Date; before?: number; limit: number }
+export interface AuditFilter { userId?: string; instanceId?: string; since?: Date; until?: Date }
 
-/** Newest first; `before` is the cursor (the last id of the previous page). */
-export async function listAudit(db: Db, f: AuditFilter) {
-  const q = db('audit_log').orderBy('id', 'desc').limit(f.limit).select(
+/** Newest first. */
+export async function listAudit(db: Db, f: AuditFilter, page: PageRequest) {
+  const q = db('audit_log').select(
     'id', 'at', 'user_id as userId', 'user_name as userName', 'method', 'path', 'route', 'instance_id as instanceId',
     'operation_id as operationId', 'status', 'remote_address as remoteAddress',
   );
@@ -24,8 +25,7 @@ export async function listAudit(db: Db, f: AuditFilter) {
   if (f.instanceId) q.where('instance_id', f.instanceId);
   if (f.since) q.where('at', '>=', f.since);
   if (f.until) q.where('at', '<', f.until);
-  if (f.before !== undefined) q.where('id', '<', f.before);
-  return (await q).map((r) => ({ ...r, id: Number(r.id) }));
+  return keysetPage(q, { columns: ['id'], desc: true }, page, (r: Record<string, unknown>) => ({ ...r, id: Number(r.id) }));
 }
 
 /**
@@ -33,12 +33,12 @@ export async function listAudit(db: Db, f: AuditFilter) {
  * asked and what an operator did to its workflow as far as the platform saw it (a Cancel closes it
  * cancelled; a Terminate or a timeout is found by the reconciler; a Reset is a new run taking it).
  */
-export async function instanceActions(db: Db, instanceId: string, limit: number) {
-  const ops = await db('operations as o').leftJoin('users as u', 'u.id', 'o.requested_by')
-    .where('o.instance_id', instanceId).orderBy('o.created_at', 'desc').limit(limit)
+export async function instanceActions(db: Db, instanceId: string, page: PageRequest) {
+  const q = db('operations as o').leftJoin('users as u', 'u.id', 'o.requested_by').where('o.instance_id', instanceId)
     .select('o.id', 'o.type', 'o.state', 'o.error', 'o.created_at', 'o.finished_at', 'o.workflow_id', 'u.name as user_name');
+  const ops = await keysetPage(q, { columns: ['o.created_at', 'o.id'], desc: true }, page, (o: Record<string, any>) => o);
   const runs = await db('instance_events').where({ instance_id: instanceId, kind: 'new-run' }).select('detail');
-  return ops.map((o) => {
+  return { next: ops.next, items: ops.items.map((o) => {
     const operator: string[] = [];
     if (o.state === 'cancelled') operator.push('cancelled');
     const ended = /its workflow ended (terminated|timed out|failed|cancelled|continued as new)/.exec(o.error ?? '');
@@ -48,5 +48,5 @@ export async function instanceActions(db: Db, instanceId: string, limit: number)
       operationId: o.id, type: o.type, state: o.state, requestedBy: o.user_name ?? 'the platform', startedAt: o.created_at,
       finishedAt: o.finished_at, workflowId: o.workflow_id, operatorActions: operator,
     };
-  });
+  }) };
 }

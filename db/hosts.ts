@@ -1,4 +1,5 @@
 import type { Db } from './connection';
+import { keysetPage, type Page, type PageRequest } from './page';
 import { liveSince } from './host-liveness';
 
 export interface NumaNode { id: number; cpus: number[]; memoryMb: number }
@@ -37,10 +38,8 @@ export async function heartbeat(db: Db, hostId: string): Promise<void> {
   await db('hosts').where({ id: hostId }).update({ last_heartbeat_at: db.fn.now() });
 }
 
-export async function listHosts(db: Db, zoneId?: string): Promise<HostRow[]> {
-  const q = db('hosts').orderBy('id');
-  if (zoneId) q.where({ zone_id: zoneId });
-  return (await q.select('*')).map(toHostRow);
+export async function listHosts<T>(db: Db, page: PageRequest, map: (h: HostRow) => T): Promise<Page<T>> {
+  return keysetPage(db('hosts').select('*'), { columns: ['id'] }, page, (r: Record<string, unknown>) => map(toHostRow(r)));
 }
 
 export async function getHost(db: Db, id: string): Promise<HostRow | undefined> {

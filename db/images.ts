@@ -1,4 +1,5 @@
 import type { Db } from './connection';
+import { keysetPage, type Page, type PageRequest } from './page';
 import { ConflictError, isUniqueViolation } from '../lib/errors';
 
 export interface ImageRow {
@@ -7,8 +8,9 @@ export interface ImageRow {
   failure?: string | null;
 }
 
-export async function listImages(db: Db): Promise<ImageRow[]> {
-  return db('images').whereNot({ state: 'deleted' }).orderBy('name').select('*');
+/** By name. */
+export async function listImages<T>(db: Db, page: PageRequest, map: (r: ImageRow) => T): Promise<Page<T>> {
+  return keysetPage(db('images').whereNot({ state: 'deleted' }).select('*'), { columns: ['name', 'id'] }, page, map);
 }
 
 /** By id, or by name among the images that are not deleted. */

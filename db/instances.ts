@@ -1,4 +1,5 @@
 import type { Db } from './connection';
+import { keysetPage, type Page, type PageRequest } from './page';
 import { ConflictError, StateConflictError, isUniqueViolation } from '../lib/errors';
 import { canTransition, statesInto, type InstanceState, type RepairTarget } from '../lib/instance-states';
 
@@ -45,11 +46,12 @@ export async function lockInstance(db: Db, id: string): Promise<InstanceRow | un
   return db('instances').where({ id }).forUpdate().first();
 }
 
-export async function listInstances(db: Db, filter: { ownerId?: string; includeDeleted?: boolean }): Promise<InstanceRow[]> {
-  const q = db('instances').orderBy('created_at', 'desc');
+/** Newest first; with `includeDeleted`, deleted ones too. */
+export async function listInstances<T>(db: Db, filter: { ownerId?: string; includeDeleted?: boolean }, page: PageRequest, map: (r: InstanceRow) => T): Promise<Page<T>> {
+  const q = db('instances').select('*');
   if (filter.ownerId) q.where({ owner_id: filter.ownerId });
   if (!filter.includeDeleted) q.whereNot({ state: 'deleted' });
-  return q.select('*');
+  return keysetPage(q, { columns: ['created_at', 'id'], desc: true }, page, map);
 }
 
 export interface Transition {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from './connection';
+import { keysetPage, type PageRequest } from './page';
 import { liveSince } from './host-liveness';
 
 export interface ZoneToCheck { zone: string; bridge: string; subnet: string; hostId: string | null; addresses: string[] }
@@ -61,8 +62,9 @@ function findingsOf(r: Record<string, any>): ZoneFindings {
   };
 }
 
-export async function listHealthRuns(db: Db, zoneId: string | undefined, limit: number) {
-  const q = db('ip_health_runs').orderBy('created_at', 'desc').limit(limit);
+/** Newest first. */
+export async function listHealthRuns(db: Db, zoneId: string | undefined, page: PageRequest) {
+  const q = db('ip_health_runs').select('*');
   if (zoneId) q.where({ zone_id: zoneId });
-  return (await q.select('*')).map((r) => ({ ...findingsOf(r), workflowId: r.workflow_id, at: r.created_at }));
+  return keysetPage(q, { columns: ['created_at', 'id'], desc: true }, page, (r: Record<string, any>) => ({ ...findingsOf(r), workflowId: r.workflow_id, at: r.created_at }));
 }

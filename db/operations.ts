@@ -1,4 +1,5 @@
 import type { Db } from './connection';
+import { keysetPage, type Page, type PageRequest } from './page';
 import { ConflictError, RunSupersededError, isUniqueViolation } from '../lib/errors';
 
 export type OperationState = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -39,6 +40,22 @@ export async function insertOperation(db: Db, op: NewOperation): Promise<Operati
 
 export async function getOperation(db: Db, id: string): Promise<OperationRow | undefined> {
   return db('operations').where({ id }).first();
+}
+
+export interface OperationFilter { visibleTo?: string; instanceId?: string; state?: OperationState; type?: string }
+
+/** Newest first; `visibleTo` a user: the operations they asked for and those on their instances. */
+export async function listOperations<T>(db: Db, f: OperationFilter, page: PageRequest, map: (o: OperationRow) => T): Promise<Page<T>> {
+  const q = db('operations as o').select('o.*');
+  if (f.visibleTo) {
+    const userId = f.visibleTo;
+    q.where((w) => w.where('o.requested_by', userId)
+      .orWhereExists(db('instances as i').whereRaw('i.id = o.instance_id').where('i.owner_id', userId).select(db.raw('1'))));
+  }
+  if (f.instanceId) q.where('o.instance_id', f.instanceId);
+  if (f.state) q.where('o.state', f.state);
+  if (f.type) q.where('o.type', f.type);
+  return keysetPage(q, { columns: ['o.created_at', 'o.id'], desc: true }, page, map);
 }
 
 /**

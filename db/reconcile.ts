@@ -1,4 +1,5 @@
 import type { Db } from './connection';
+import { keysetPage, type PageRequest } from './page';
 import { HOLDING_STATES } from '../lib/instance-states';
 
 export interface InstanceEvent { instanceId: string | null; hostId: string | null; kind: string; detail: string }
@@ -8,13 +9,12 @@ export async function recordEvent(db: Db, e: InstanceEvent): Promise<void> {
   await db('instance_events').insert({ instance_id: e.instanceId, host_id: e.hostId, kind: e.kind, detail: e.detail });
 }
 
-export async function listEvents(db: Db, filter: { instanceId?: string; hostId?: string; ownerId?: string; limit: number }) {
-  const q = db('instance_events as e').orderBy('e.created_at', 'desc').limit(filter.limit)
-    .select('e.id', 'e.instance_id as instanceId', 'e.host_id as hostId', 'e.kind', 'e.detail', 'e.created_at as at');
+/** Newest first. */
+export async function listEvents(db: Db, filter: { instanceId?: string; hostId?: string }, page: PageRequest) {
+  const q = db('instance_events as e').select('e.id', 'e.instance_id as instanceId', 'e.host_id as hostId', 'e.kind', 'e.detail', 'e.created_at as at');
   if (filter.instanceId) q.where('e.instance_id', filter.instanceId);
   if (filter.hostId) q.where('e.host_id', filter.hostId);
-  if (filter.ownerId) q.join('instances as i', 'i.id', 'e.instance_id').where('i.owner_id', filter.ownerId);
-  return q;
+  return keysetPage(q, { columns: ['e.created_at', 'e.id'], desc: true }, page, (e: Record<string, unknown>) => e);
 }
 
 /** Instances that should have a copy on the host: placed there, or claiming it as a migration target. */

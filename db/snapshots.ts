@@ -1,4 +1,5 @@
 import type { Db } from './connection';
+import { keysetPage, type Page, type PageRequest } from './page';
 
 export interface SnapshotRow {
   id: string; instance_id: string; kind: 'docker' | 'kvm'; location: string | null; digest: string | null;
@@ -16,6 +17,12 @@ export async function getSnapshot(db: Db, id: string): Promise<SnapshotRow | und
 
 export async function listSnapshots(db: Db, instanceId: string): Promise<SnapshotRow[]> {
   return db('snapshots').where({ instance_id: instanceId }).whereNot({ state: 'deleted' }).orderBy('created_at', 'desc');
+}
+
+/** Newest first, deleted ones left out. */
+export async function pageSnapshots<T>(db: Db, instanceId: string, page: PageRequest, map: (s: SnapshotRow) => T): Promise<Page<T>> {
+  const q = db('snapshots').where({ instance_id: instanceId }).whereNot({ state: 'deleted' }).select('*');
+  return keysetPage(q, { columns: ['created_at', 'id'], desc: true }, page, map);
 }
 
 export async function latestReadySnapshot(db: Db, instanceId: string): Promise<SnapshotRow | undefined> {

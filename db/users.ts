@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Db } from './connection';
+import { keysetPage, type Page, type PageRequest } from './page';
 
 export type Role = 'admin' | 'user';
 export interface User { id: string; name: string; role: Role }
@@ -30,16 +31,18 @@ export async function userForToken(db: Db, token: string): Promise<User | undefi
     .first(['u.id', 'u.name', 'u.role']);
 }
 
-export async function listUsers(db: Db): Promise<User[]> {
-  return db('users').orderBy('name').select('id', 'name', 'role');
+export async function listUsers(db: Db, page: PageRequest): Promise<Page<User>> {
+  return keysetPage(db('users').select('id', 'name', 'role'), { columns: ['name', 'id'] }, page, (u: User) => u);
 }
 
 export async function getUser(db: Db, id: string): Promise<User | undefined> {
   return db('users').where({ id }).first('id', 'name', 'role');
 }
 
-export async function listTokens(db: Db, userId: string) {
-  return db('api_tokens').where({ user_id: userId }).orderBy('created_at').select('id', 'created_at as createdAt', 'revoked_at as revokedAt');
+/** Oldest first, without their values (only hashes are kept). */
+export async function listTokens(db: Db, userId: string, page: PageRequest) {
+  const q = db('api_tokens').where({ user_id: userId }).select('id', 'created_at as createdAt', 'revoked_at as revokedAt');
+  return keysetPage(q, { columns: ['created_at', 'id'] }, page, (t: { id: string; createdAt: Date; revokedAt: Date | null }) => t);
 }
 
 /** Returns false when the user has no such live token. */

@@ -1,11 +1,13 @@
 import type { Db } from './connection';
+import { keysetPage, type Page, type PageRequest } from './page';
 import { ipToInt, parseCidr } from '../lib/net';
 import { ConflictError, ValidationError } from '../lib/errors';
 
 export interface Zone { id: string; subnet: string; gateway: string; bridge: string; autoFailover?: boolean }
 
-export async function listZones(db: Db): Promise<Zone[]> {
-  return db('zones').orderBy('id').select('id', 'subnet', 'gateway', 'bridge', 'auto_failover as autoFailover');
+export async function listZones(db: Db, page: PageRequest): Promise<Page<Zone>> {
+  const q = db('zones').select('id', 'subnet', 'gateway', 'bridge', 'auto_failover as autoFailover');
+  return keysetPage(q, { columns: ['id'] }, page, (z: Zone) => z);
 }
 
 export async function getZone(db: Db, id: string): Promise<Zone | undefined> {
@@ -44,8 +46,9 @@ export async function upsertZone(db: Db, zone: Zone): Promise<void> {
 
 export interface PoolRow { id: string; zone_id: string; first_ip: string; last_ip: string }
 
-export async function listPools(db: Db, zoneId: string): Promise<PoolRow[]> {
-  return db('ip_pools').where({ zone_id: zoneId }).orderBy('created_at').select('id', 'zone_id', 'first_ip', 'last_ip');
+export async function listPools<T>(db: Db, zoneId: string, page: PageRequest, map: (p: PoolRow) => T): Promise<Page<T>> {
+  const q = db('ip_pools').where({ zone_id: zoneId }).select('id', 'zone_id', 'first_ip', 'last_ip');
+  return keysetPage(q, { columns: ['created_at', 'id'] }, page, map);
 }
 
 export async function getPool(db: Db, id: string): Promise<PoolRow | undefined> {
@@ -112,10 +115,12 @@ export async function growPool(db: Db, zone: Zone, pool: PoolRow, firstIp: strin
   return addAddresses(db, zone, pool.id, first, last, new Set());
 }
 
-export async function listAddresses(db: Db, poolId: string, state?: string) {
-  const q = db('ip_addresses').where({ pool_id: poolId }).orderBy('sort_key');
+/** In address order (the sort key is the address as a number, unique in a zone). */
+export async function listAddresses(db: Db, poolId: string, state: string | undefined, page: PageRequest) {
+  const q = db('ip_addresses').where({ pool_id: poolId })
+    .select('address', 'state', 'instance_id as instanceId', 'silent_checks as silentChecks', 'last_probe_at as lastProbeAt', 'last_probe_answered as lastProbeAnswered');
   if (state) q.where({ state });
-  return q.select('address', 'state', 'instance_id as instanceId', 'silent_checks as silentChecks', 'last_probe_at as lastProbeAt', 'last_probe_answered as lastProbeAnswered');
+  return keysetPage(q, { columns: ['sort_key'] }, page, (a: Record<string, unknown>) => a);
 }
 
 export async function setAddressReserved(db: Db, poolId: string, address: string, reserved: boolean): Promise<boolean> {

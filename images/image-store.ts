@@ -16,7 +16,11 @@ export interface ImageStore {
   delete(location: string): Promise<void>;
   /** A new location for a key, for writers that produce the file themselves. */
   locationFor(key: string): string;
+  /** Every object, for the garbage collection to compare with what the database names. */
+  list(): Promise<StoredObject[]>;
 }
+
+export interface StoredObject { key: string; location: string; sizeBytes: number; modifiedAt: Date }
 
 export class TooLargeError extends Error {
   constructor(readonly maxBytes: number) { super(`more than ${maxBytes} bytes`); this.name = 'TooLargeError'; }
@@ -83,5 +87,18 @@ export class DirImageStore implements ImageStore {
 
   async delete(location: string): Promise<void> {
     fs.rmSync(this.inside(location), { force: true });
+  }
+
+  /** Regular files only: a link or a directory someone put here is neither listed nor followed. */
+  async list(): Promise<StoredObject[]> {
+    const entries = await fs.promises.readdir(this.root, { withFileTypes: true });
+    const out: StoredObject[] = [];
+    for (const e of entries) {
+      if (!e.isFile()) continue;
+      const location = path.join(this.root, e.name);
+      const st = await fs.promises.lstat(location).catch(() => null);
+      if (st?.isFile()) out.push({ key: e.name, location, sizeBytes: st.size, modifiedAt: st.mtime });
+    }
+    return out;
   }
 }

@@ -62,6 +62,15 @@ export function loadConfig() {
     busySourceWaitSeconds: num('VCLOUD_BUSY_SOURCE_WAIT_SECONDS', 600),
     peerAddress: env('VCLOUD_AGENT_PEER_ADDRESS', ''),
     watchdogDir: env('VCLOUD_WATCHDOG_DIR', path.join(dataDir, 'watchdog')),
+    // Storage garbage collection: the registry's unnamed blobs (run with the registry's own binary
+    // where its config and storage are) and the image store's unnamed files.
+    storageGcScheduleId: env('VCLOUD_STORAGE_GC_SCHEDULE_ID', 'vcloud-storage-gc'),
+    storageGcIntervalSeconds: num('VCLOUD_STORAGE_GC_INTERVAL_SECONDS', 86400),
+    registryConfig: env('VCLOUD_REGISTRY_CONFIG', path.join(dataDir, 'registry.yml')),
+    registryDataDir: env('VCLOUD_REGISTRY_DATA_DIR', path.join(dataDir, 'registry')),
+    registryBin: env('VCLOUD_REGISTRY_BIN', 'docker-registry'),
+    registryGcLeaseSeconds: num('VCLOUD_REGISTRY_GC_LEASE_SECONDS', 900),
+    storeGcGraceSeconds: num('VCLOUD_STORE_GC_GRACE_SECONDS', 3600),
   };
 }
 

@@ -24,6 +24,8 @@ async function main() {
     controlQueue: config.controlQueue, operationGraceSeconds: config.operationGraceSeconds, orphanGraceSeconds: config.orphanGraceSeconds,
     deadAfterSeconds: config.deadAfterSeconds, selfFenceSeconds: config.selfFenceSeconds, failoverConcurrency: config.failoverConcurrency,
     sourceScheduleToStartSeconds: config.sourceScheduleToStartSeconds,
+    registryConfig: config.registryConfig, registryDataDir: config.registryDataDir, registryBin: config.registryBin,
+    registryGcLeaseSeconds: config.registryGcLeaseSeconds, storeGraceSeconds: config.storeGcGraceSeconds,
   });
   const worker = await Worker.create({
     connection,

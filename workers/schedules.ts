@@ -19,10 +19,11 @@ async function ensureSchedule(client: Client, config: Config, s: ScheduleSpec): 
   }
 }
 
-/** The IP-pool health check, the reconciler and the host watch (automatic failover). */
+/** The IP-pool health check, the reconciler, the host watch (automatic failover) and the storage garbage collection. */
 export async function ensureSchedules(connection: Connection, config: Config): Promise<void> {
   const client = new Client({ connection, namespace: config.temporalNamespace });
   await ensureSchedule(client, config, { id: config.ipHealthScheduleId, everySeconds: config.ipHealthIntervalSeconds, workflowType: 'ipPoolHealth', args: [{}] });
   await ensureSchedule(client, config, { id: config.reconcileScheduleId, everySeconds: config.reconcileIntervalSeconds, workflowType: 'reconcile', args: [] });
   await ensureSchedule(client, config, { id: config.hostWatchScheduleId, everySeconds: config.hostWatchSeconds, workflowType: 'watchHosts', args: [] });
+  await ensureSchedule(client, config, { id: config.storageGcScheduleId, everySeconds: config.storageGcIntervalSeconds, workflowType: 'storageGc', args: [{}] });
 }

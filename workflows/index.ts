@@ -11,3 +11,4 @@ export { reconcile, reconcileHost } from './reconcile';
 export { checkInvariants } from './check-invariants';
 export { restoreHost } from './restore-host';
 export { watchHosts } from './watch-hosts';
+export { storageGc } from './storage-gc';

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { assertRegistryOpen } from '../../db/registry-maintenance';
 import { getImage, markImageFailed, markImageReady } from '../../db/images';
 import { pickLiveHost } from '../../db/hosts';
 import type { OpRef } from '../../db/operations';
@@ -25,9 +26,10 @@ export function createImageControlActivities({ db, registry, hostLiveSeconds }: 
     },
     /** The conversion's inputs, and the live Docker host that will do it. */
     async planConversion(op: OpRef, sourceImageId: string, targetImageId: string): Promise<ConvertJob> {
-      await inRun(db, op, async () => undefined);
       const source = await getImage(db, sourceImageId);
       const target = await getImage(db, targetImageId);
+      // A push to the registry waits while its garbage collection runs.
+      await inRun(db, op, async (trx) => { if (target?.kind === 'docker') await assertRegistryOpen(trx); });
       if (!source || !target) throw new StateConflictError('conversion images are missing');
       const host = await pickLiveHost(db, 'docker', hostLiveSeconds);
       if (!host) throw new CapacityError('no live host with a Docker engine to convert on');

@@ -6,9 +6,11 @@ import { createIpHealthActivities } from './ip-health-activities';
 import { createRepairActivities } from './repair-activities';
 import { createReconcileActivities, type ReconcileDeps } from './reconcile-activities';
 import { createFailoverActivities, type FailoverDeps } from './failover-activities';
+import { createStorageGcActivities, type StorageGcDeps } from './storage-gc-activities';
 import { evaluateInvariants, type HostView } from '../../db/invariants';
 
-export interface AllControlDeps extends ControlDeps, Omit<ReconcileDeps, 'db'>, Omit<FailoverDeps, 'db' | 'hostLiveSeconds'> { ipHealthReleaseAfter: number }
+export interface AllControlDeps extends ControlDeps, Omit<ReconcileDeps, 'db'>, Omit<FailoverDeps, 'db' | 'hostLiveSeconds'>,
+  Omit<StorageGcDeps, 'db' | 'imageStoreDir'> { ipHealthReleaseAfter: number }
 
 /** Every activity the control worker serves; workflows call them through ../../workflows/activity-options `control`. */
 export function createControlActivities(deps: AllControlDeps) {
@@ -21,6 +23,7 @@ export function createControlActivities(deps: AllControlDeps) {
     ...createRepairActivities({ db }),
     ...createReconcileActivities(deps),
     ...createFailoverActivities(deps),
+    ...createStorageGcActivities(deps),
     async evaluateInvariants(hosts: HostView[], settled: boolean) {
       return evaluateInvariants(db as Knex, hosts, settled);
     },

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { assertRegistryOpen } from '../../db/registry-maintenance';
 import { claimTargetHost, commitTargetHost, releaseTargetHost, type Claim } from '../../db/placement';
 import { getInstance, lockInstance, transitionInstance } from '../../db/instances';
 import {
@@ -65,6 +66,7 @@ export function createMigrationActivities(deps: ControlDeps) {
         if (!instance || !MOVABLE_STATES.includes(instance.state) || !instance.host_id) {
           throw new StateConflictError(`instance ${instanceId} is ${instance?.state}: only a running or stopped instance has a snapshot`);
         }
+        if (instance.kind === 'docker') await assertRegistryOpen(trx);
         await insertSnapshot(trx, { id: snapshotId, instanceId, kind: instance.kind });
         await trx('snapshots').where({ id: snapshotId, state: 'failed' }).update({ state: 'pending', failure: null });
       });
@@ -73,6 +75,7 @@ export function createMigrationActivities(deps: ControlDeps) {
     async createSnapshotRow(op: OpRef, instanceId: string, snapshotId: string): Promise<void> {
       await inRun(db, op, async (trx) => {
         const instance = (await getInstance(trx, instanceId))!;
+        if (instance.kind === 'docker') await assertRegistryOpen(trx);
         await insertSnapshot(trx, { id: snapshotId, instanceId, kind: instance.kind });
       });
     },

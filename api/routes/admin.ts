@@ -1,10 +1,9 @@
 import { Router, type Request } from 'express';
-import type { z } from 'zod';
 import { asyncRoute } from '../async-route';
 import { requireAdmin } from '../auth';
-import { validationError } from '../problem';
+import { parse } from '../problem';
 import {
-  addressStateQuery, createPoolBody, createUserBody, createZoneBody, eventsQuery, grantBody, growPoolBody, patchHostBody, patchZoneBody,
+  addressesQuery, createPoolBody, createUserBody, createZoneBody, grantBody, pageQuery, growPoolBody, patchHostBody, patchZoneBody,
   reserveAddressBody, uuidParam,
 } from '../schemas';
 import { hostView } from '../views';
@@ -17,11 +16,6 @@ import { listEvents } from '../../db/reconcile';
 import { AppError, ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../lib/errors';
 import { inCidr, parseCidr } from '../../lib/net';
 
-const parse = <T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> => {
-  const result = schema.safeParse(value);
-  if (!result.success) throw validationError(result.error);
-  return result.data;
-};
 
 // Users, tokens, grants, zones, pools and hosts: every route here is admin only.
 export function adminRoutes({ db }: Deps): Router {
@@ -46,7 +40,7 @@ export function adminRoutes({ db }: Deps): Router {
 
   router.get('/v1/users', asyncRoute(async (req, res) => {
     requireAdmin(req);
-    res.json({ items: await listUsers(db) });
+    res.json(await listUsers(db, parse(pageQuery, req.query)));
   }));
   router.post('/v1/users', asyncRoute(async (req, res) => {
     requireAdmin(req);
@@ -61,7 +55,17 @@ export function adminRoutes({ db }: Deps): Router {
   router.get('/v1/users/:id', asyncRoute(async (req, res) => {
     requireAdmin(req);
     const user = await userOr404(req);
-    res.json({ ...user, tokens: await listTokens(db, user.id), grants: await listGrants(db, user.id) });
+    res.json(user);
+  }));
+  router.get('/v1/users/:id/tokens', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const user = await userOr404(req);
+    res.json(await listTokens(db, user.id, parse(pageQuery, req.query)));
+  }));
+  router.get('/v1/users/:id/grants', asyncRoute(async (req, res) => {
+    requireAdmin(req);
+    const user = await userOr404(req);
+    res.json(await listGrants(db, user.id, parse(pageQuery, req.query)));
   }));
   router.post('/v1/users/:id/tokens', asyncRoute(async (req, res) => {
     requireAdmin(req);
@@ -100,7 +104,7 @@ export function adminRoutes({ db }: Deps): Router {
   router.get('/v1/zones/:id/pools', asyncRoute(async (req, res) => {
     requireAdmin(req);
     const zone = await zoneOr404(req.params.id);
-    res.json({ items: (await listPools(db, zone.id)).map(poolView) });
+    res.json(await listPools(db, zone.id, parse(pageQuery, req.query), poolView));
   }));
   router.post('/v1/zones/:id/pools', asyncRoute(async (req, res) => {
     requireAdmin(req);
@@ -122,8 +126,8 @@ export function adminRoutes({ db }: Deps): Router {
   router.get('/v1/pools/:id/addresses', asyncRoute(async (req, res) => {
     requireAdmin(req);
     const pool = await poolOr404(req.params.id);
-    const state = parse(addressStateQuery, req.query.state);
-    res.json({ items: await listAddresses(db, pool.id, state) });
+    const { state, ...page } = parse(addressesQuery, req.query);
+    res.json(await listAddresses(db, pool.id, state, page));
   }));
   router.put('/v1/pools/:id/addresses/:address', asyncRoute(async (req, res) => {
     requireAdmin(req);
@@ -139,8 +143,7 @@ export function adminRoutes({ db }: Deps): Router {
     requireAdmin(req);
     const host = await getHost(db, req.params.id);
     if (!host) throw new NotFoundError(`host ${req.params.id} not found`);
-    const q = parse(eventsQuery, req.query);
-    res.json({ items: await listEvents(db, { hostId: host.id, limit: q.limit ?? 100 }) });
+    res.json(await listEvents(db, { hostId: host.id }, parse(pageQuery, req.query)));
   }));
 
   router.patch('/v1/hosts/:id', asyncRoute(async (req, res) => {

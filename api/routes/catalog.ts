@@ -2,6 +2,8 @@ import { Router } from 'express';
 import { asyncRoute } from '../async-route';
 import { currentUser, requireAdmin } from '../auth';
 import { hostView, imageView } from '../views';
+import { parse } from '../problem';
+import { pageQuery } from '../schemas';
 import { listZones } from '../../db/zones';
 import { listImages } from '../../db/images';
 import { listHosts } from '../../db/hosts';
@@ -11,15 +13,15 @@ export function catalogRoutes({ db }: Deps): Router {
   const router = Router();
   router.get('/v1/zones', asyncRoute(async (req, res) => {
     currentUser(req);
-    res.json({ items: await listZones(db) });
+    res.json(await listZones(db, parse(pageQuery, req.query)));
   }));
   router.get('/v1/images', asyncRoute(async (req, res) => {
     const user = currentUser(req);
-    res.json({ items: (await listImages(db)).map((i) => imageView(i, user)) });
+    res.json(await listImages(db, parse(pageQuery, req.query), (i) => imageView(i, user)));
   }));
   router.get('/v1/hosts', asyncRoute(async (req, res) => {
     requireAdmin(req);
-    res.json({ items: (await listHosts(db)).map(hostView) });
+    res.json(await listHosts(db, parse(pageQuery, req.query), hostView));
   }));
   return router;
 }

@@ -2,15 +2,15 @@ import { Router } from 'express';
 import crypto from 'node:crypto';
 import { asyncRoute } from '../async-route';
 import { currentUser } from '../auth';
-import { actionBody, createInstanceBody, eventsQuery, uuidParam } from '../schemas';
-import { reply, validationError } from '../problem';
+import { actionBody, createInstanceBody, instancesQuery, operationsQuery, pageQuery, uuidParam } from '../schemas';
+import { parse, reply, validationError } from '../problem';
 import { startOperation, type Deps } from '../start-operation';
 import { acceptedOperation, instanceView, operationView } from '../views';
 import { getZone } from '../../db/zones';
 import { getImage } from '../../db/images';
 import { getHost } from '../../db/hosts';
 import { getInstance, insertInstance, listInstances, lockInstance, transitionInstance, type InstanceRow } from '../../db/instances';
-import { getOperation, nextSequence } from '../../db/operations';
+import { getOperation, listOperations, nextSequence } from '../../db/operations';
 import { listEvents } from '../../db/reconcile';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { ACTIONS, DELETABLE_STATES } from '../../lib/instance-states';
@@ -99,8 +99,9 @@ export function instanceRoutes(deps: Deps): Router {
 
   router.get('/v1/instances', asyncRoute(async (req, res) => {
     const user = currentUser(req);
-    const rows = await listInstances(db, { ownerId: user.role === 'admin' ? undefined : user.id, includeDeleted: req.query.all === 'true' });
-    res.json({ items: rows.map((r) => instanceView(r, undefined, user)) });
+    const { all, ...page } = parse(instancesQuery, req.query);
+    const filter = { ownerId: user.role === 'admin' ? undefined : user.id, includeDeleted: all === 'true' };
+    res.json(await listInstances(db, filter, page, (r) => instanceView(r, undefined, user)));
   }));
 
   router.get('/v1/instances/:id', asyncRoute(async (req, res) => {
@@ -111,9 +112,7 @@ export function instanceRoutes(deps: Deps): Router {
   /** What the reconciler and repairs found and did to the instance. */
   router.get('/v1/instances/:id/events', asyncRoute(async (req, res) => {
     const instance = await visibleInstance(deps, currentUser(req), req.params.id);
-    const q = eventsQuery.safeParse(req.query);
-    if (!q.success) throw validationError(q.error);
-    res.json({ items: await listEvents(db, { instanceId: instance.id, limit: q.data.limit ?? 100 }) });
+    res.json(await listEvents(db, { instanceId: instance.id }, parse(pageQuery, req.query)));
   }));
 
   router.delete('/v1/instances/:id', asyncRoute(async (req, res) => {
@@ -184,6 +183,14 @@ export function instanceRoutes(deps: Deps): Router {
       input: ({ operationId }) => ({ operationId, instanceId: instance.id, action, from }),
     });
     reply(res, answer);
+  }));
+
+  /** Newest first: all of them for an admin; for a user, those they asked for and those on their instances. */
+  router.get('/v1/operations', asyncRoute(async (req, res) => {
+    const user = currentUser(req);
+    const { instance, state, type, ...page } = parse(operationsQuery, req.query);
+    const filter = { visibleTo: user.role === 'admin' ? undefined : user.id, instanceId: instance, state, type };
+    res.json(await listOperations(db, filter, page, (o) => operationView(o, config.temporalUiUrl, config.temporalNamespace, user)));
   }));
 
   router.get('/v1/operations/:id', asyncRoute(async (req, res) => {

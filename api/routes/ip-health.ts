@@ -1,14 +1,13 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { asyncRoute } from '../async-route';
 import { requireAdmin } from '../auth';
-import { reply, validationError } from '../problem';
+import { parse, reply } from '../problem';
+import { runsQuery } from '../schemas';
 import { startOperation, type Deps } from '../start-operation';
 import { acceptedOperation } from '../views';
 import { ipPoolHealth } from '../../workflows';
 import { listHealthRuns } from '../../db/ip-health';
 
-const runsQuery = z.object({ zone: z.string().max(63).optional(), limit: z.coerce.number().int().min(1).max(500).optional() }).strict();
 
 // The IP-pool health check: run one now (besides the Schedule), and read what the runs found.
 export function ipHealthRoutes(deps: Deps): Router {
@@ -25,9 +24,8 @@ export function ipHealthRoutes(deps: Deps): Router {
   }));
   router.get('/v1/ip-health/runs', asyncRoute(async (req, res) => {
     requireAdmin(req);
-    const q = runsQuery.safeParse(req.query);
-    if (!q.success) throw validationError(q.error);
-    res.json({ items: await listHealthRuns(deps.db, q.data.zone, q.data.limit ?? 50) });
+    const { zone, ...page } = parse(runsQuery, req.query);
+    res.json(await listHealthRuns(deps.db, zone, page));
   }));
   return router;
 }

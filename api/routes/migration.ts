@@ -2,12 +2,12 @@ import { Router } from 'express';
 import crypto from 'node:crypto';
 import { asyncRoute } from '../async-route';
 import { currentUser, requireAdmin } from '../auth';
-import { reply, validationError } from '../problem';
-import { emptyBody, evacuateBody, migrateBody, restoreBody, uuidParam } from '../schemas';
+import { parse, reply, validationError } from '../problem';
+import { emptyBody, evacuateBody, migrateBody, pageQuery, restoreBody, uuidParam } from '../schemas';
 import { startOperation, type Deps } from '../start-operation';
 import { acceptedOperation, hostView, instanceView } from '../views';
 import { visibleInstance } from './instances';
-import { getSnapshot, insertSnapshot, listSnapshots, markSnapshot, retireSnapshot, snapshotView } from '../../db/snapshots';
+import { getSnapshot, insertSnapshot, pageSnapshots, markSnapshot, retireSnapshot, snapshotView } from '../../db/snapshots';
 import { reserveQuota } from '../../db/grants';
 import { getHost, setHostState } from '../../db/hosts';
 import { lockInstance } from '../../db/instances';
@@ -33,7 +33,7 @@ export function migrationRoutes(deps: Deps): Router {
 
   router.get('/v1/instances/:id/snapshots', asyncRoute(async (req, res) => {
     const instance = await visibleInstance(deps, currentUser(req), req.params.id);
-    res.json({ items: (await listSnapshots(db, instance.id)).map(snapshotView) });
+    res.json(await pageSnapshots(db, instance.id, parse(pageQuery, req.query), snapshotView));
   }));
 
   router.post('/v1/instances/:id/snapshots', asyncRoute(async (req, res) => {

@@ -25,6 +25,7 @@ export const TEST_DEAD_AFTER_SECONDS = 10;
 export const TEST_HOST_WATCH_SCHEDULE = 'vcloud-host-watch-test';
 export const TEST_IP_HEALTH_SCHEDULE = 'ip-pool-health-test';
 export const TEST_RECONCILE_SCHEDULE = 'vcloud-reconcile-test';
+export const TEST_STORAGE_GC_SCHEDULE = 'vcloud-storage-gc-test';
 /** The test platform's reconciler runs often and acts soon, so the tests see it work in seconds. */
 export const TEST_RECONCILE_SECONDS = 5;
 /** Where the tests put hold files (lib/test-holds.ts) to stop a process at a named step. */
@@ -66,6 +67,7 @@ export function processEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
     VCLOUD_HOST_WATCH_SECONDS: '2',
     VCLOUD_BUSY_SOURCE_WAIT_SECONDS: '120',
     VCLOUD_WATCHDOG_DIR: path.join(DATA, 'test-watchdog'),
+    VCLOUD_STORAGE_GC_SCHEDULE_ID: TEST_STORAGE_GC_SCHEDULE,
     ...extra,
   };
 }

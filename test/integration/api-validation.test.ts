@@ -172,7 +172,7 @@ describe('bad input is a clear 4xx and changes nothing', () => {
     expect(all).toContainEqual(expect.objectContaining({ userId: null, method: 'POST', path: '/v1/zones', status: 401 }));
     // Paged newest first: the second page starts below the first's last id, no row twice.
     const page1 = (await api.get('/v1/audit?limit=2')).body;
-    const page2 = (await api.get(`/v1/audit?limit=2&before=${page1.next}`)).body;
+    const page2 = (await api.get(`/v1/audit?limit=2&cursor=${page1.next}`)).body;
     expect(page2.items[0].id).toBeLessThan(page1.items[1].id);
     // Reads are not recorded.
     expect(all.some((r: { method: string }) => r.method === 'GET')).toBe(false);

@@ -103,7 +103,7 @@ describe('fuzz: random requests to every route', () => {
       route: fc.constantFrom(...routes),
       who: fc.constantFrom('admin', 'user', 'nobody'),
       body: fc.oneof({ weight: 3, arbitrary: plausible }, { weight: 1, arbitrary: fc.jsonValue() }),
-      query: fc.dictionary(fc.constantFrom('limit', 'state', 'all', 'user', 'since', 'before', 'instance', 'name', 'kind'), fc.oneof(fc.constantFrom('1', '5000', 'true', 'free'), junk), { maxKeys: 2 }),
+      query: fc.dictionary(fc.constantFrom('limit', 'cursor', 'state', 'all', 'user', 'since', 'type', 'instance', 'name', 'kind'), fc.oneof(fc.constantFrom('1', '5000', 'true', 'free', 'WyJ4IiwieSJd', 'WyJ4Il0'), junk), { maxKeys: 2 }),
       params: fc.record({ id: param('id'), snapshotId: param('snapshotId'), tokenId: param('tokenId'), zone: param('zone'), address: param('address') }),
     });
     return request;

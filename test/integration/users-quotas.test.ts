@@ -31,9 +31,9 @@ describe('users, roles and quotas', () => {
       expect(r.token_hash).toMatch(/^[0-9a-f]{64}$/);
       expect([u.token, second.body.token]).not.toContain(r.token_hash);
     }
-    const shown = (await admin.get(`/v1/users/${u.id}`)).body;
+    const shown = (await admin.get(`/v1/users/${u.id}/tokens`)).body;
     expect(JSON.stringify(shown)).not.toContain(u.token);
-    expect(shown.tokens).toHaveLength(2);
+    expect(shown.items).toHaveLength(2);
     expect((await u.api.get('/v1/instances')).status).toBe(200);
     expect((await admin.del(`/v1/users/${u.id}/tokens/${u.tokenId}`)).status).toBe(204);
     expect((await u.api.get('/v1/instances')).status).toBe(401);
@@ -116,7 +116,7 @@ describe('users, roles and quotas', () => {
     expect(again.status).toBe(202);
     expect(await waitForOperation(u.api, again.body.operation.id)).toMatchObject({ state: 'succeeded' });
     await deleteAll(u.api, [...accepted.slice(1).map((a) => a.body.instance.id), again.body.instance.id]);
-    expect((await admin.get(`/v1/users/${u.id}`)).body.grants[0].usage).toEqual({ instances: 0, vcpus: 0, memoryMb: 0, diskGb: 0, snapshots: 0, snapshotGb: 0 });
+    expect((await admin.get(`/v1/users/${u.id}/grants`)).body.items[0].usage).toEqual({ instances: 0, vcpus: 0, memoryMb: 0, diskGb: 0, snapshots: 0, snapshotGb: 0 });
   });
 
   test('vCPU and memory limits are quotas too, and a failed create gives its share back', async () => {
@@ -155,7 +155,7 @@ describe('users, roles and quotas', () => {
     }
     const third = await u.api.post(`/v1/instances/${id}/snapshots`);
     expect(third).toMatchObject({ status: 422, body: { exceeded: ['snapshots'] } });
-    const grants = (await admin.get(`/v1/users/${u.id}`)).body.grants;
+    const grants = (await admin.get(`/v1/users/${u.id}/grants`)).body.items;
     expect(grants).toContainEqual(expect.objectContaining({ zone: TEST_ZONE.id, maxDiskGb: 3, maxSnapshots: 2, usage: expect.objectContaining({ diskGb: 2, snapshots: 2, snapshotGb: 4 }) }));
     // Their GB too: room for one more by count, not by size.
     expect((await admin.raw('PUT', `/v1/users/${u.id}/grants/${TEST_ZONE.id}`, { maxVcpus: 4, maxMemoryMb: 1024, maxInstances: 4, maxDiskGb: 3, maxSnapshots: 5, maxSnapshotGb: 5 })).status).toBe(200);
