@@ -1,6 +1,7 @@
+import type { Knex } from 'knex';
 import type { Db } from './connection';
 import { keysetPage, type Page, type PageRequest } from './page';
-import { ipToInt, parseCidr } from '../lib/net';
+import { intToIp, ipToInt, parseCidr } from '../lib/net';
 import { ConflictError, ValidationError } from '../lib/errors';
 
 export interface Zone { id: string; subnet: string; gateway: string; bridge: string; autoFailover?: boolean }
@@ -44,15 +45,15 @@ export async function upsertZone(db: Db, zone: Zone): Promise<void> {
   await db('zones').insert(row).onConflict('id').merge();
 }
 
-export interface PoolRow { id: string; zone_id: string; first_ip: string; last_ip: string }
+export interface PoolRow { id: string; zone_id: string; first_ip: string; last_ip: string; state: 'building' | 'ready' }
 
 export async function listPools<T>(db: Db, zoneId: string, page: PageRequest, map: (p: PoolRow) => T): Promise<Page<T>> {
-  const q = db('ip_pools').where({ zone_id: zoneId }).select('id', 'zone_id', 'first_ip', 'last_ip');
+  const q = db('ip_pools').where({ zone_id: zoneId }).select('id', 'zone_id', 'first_ip', 'last_ip', 'state');
   return keysetPage(q, { columns: ['created_at', 'id'] }, page, map);
 }
 
 export async function getPool(db: Db, id: string): Promise<PoolRow | undefined> {
-  return db('ip_pools').where({ id }).first('id', 'zone_id', 'first_ip', 'last_ip');
+  return db('ip_pools').where({ id }).first('id', 'zone_id', 'first_ip', 'last_ip', 'state');
 }
 
 function checkRange(zone: Zone, firstIp: string, lastIp: string): { first: number; last: number } {
@@ -65,15 +66,16 @@ function checkRange(zone: Zone, firstIp: string, lastIp: string): { first: numbe
   return { first, last };
 }
 
-/** Inserts the addresses of [first, last] that are not in the zone yet; the gateway never. */
-/** Addresses written per statement: a /16 is 8 statements, none holding more than this in memory. */
+/** Addresses written per transaction: a /16 is 8 of them, none holding more than this in memory. */
 const ADDRESS_BATCH = 8192;
 
 /**
- * The pool's addresses, made by Postgres from the range (generate_series), a batch per statement:
- * the API holds no row of them, so a /16 costs the same memory as a /30 (and about 3 s here).
+ * The pool's addresses that are not in the zone yet (the gateway never), made by Postgres from the
+ * range (generate_series), each batch its own transaction: the API holds no row of them, a /16
+ * costs the same memory as a /30, and no transaction lasts the whole request. Idempotent: a build
+ * cut short is finished by running it again.
  */
-async function addAddresses(db: Db, zone: Zone, poolId: string, first: number, last: number, reserved: Set<string>): Promise<number> {
+async function addAddresses(db: Knex, zone: Zone, poolId: string, first: number, last: number, reserved: string[]): Promise<number> {
   let added = 0;
   for (let from = first; from <= last; from += ADDRESS_BATCH) {
     const to = Math.min(last, from + ADDRESS_BATCH - 1);
@@ -83,9 +85,39 @@ async function addAddresses(db: Db, zone: Zone, poolId: string, first: number, l
       from generate_series(?::bigint, ?::bigint) as n
       where n <> ?
       on conflict (zone_id, address) do nothing
-      returning address`, [zone.id, poolId, [...reserved], from, to, ipToInt(zone.gateway)]);
+      returning address`, [zone.id, poolId, reserved, from, to, ipToInt(zone.gateway)]);
     added += rows.length;
   }
+  return added;
+}
+
+/**
+ * Claims [first, last] for a pool (a new one, or `pool` grown) in one short transaction: the zone's
+ * row lock queues pool changes of the zone, so a range is checked against every other pool's range
+ * (their addresses may not all be written yet) before it is recorded, `building`.
+ */
+async function claimRange(db: Knex, zone: Zone, first: number, last: number, pool: { id?: string; firstIp: string; lastIp: string; reserved?: string[] }): Promise<string> {
+  return db.transaction(async (trx) => {
+    await trx('zones').where({ id: zone.id }).forUpdate().first('id');
+    const other = await trx('ip_pools').where({ zone_id: zone.id }).modify((q) => { if (pool.id) q.whereNot({ id: pool.id }); })
+      .whereRaw('first_ip::inet <= ?::inet and last_ip::inet >= ?::inet', [intToIp(last), intToIp(first)]).first('first_ip', 'last_ip');
+    if (other) throw new ConflictError(`the range overlaps pool ${other.first_ip}-${other.last_ip} of zone ${zone.id}`);
+    const foreign = await trx('ip_addresses').where({ zone_id: zone.id }).modify((q) => { if (pool.id) q.whereNot({ pool_id: pool.id }); })
+      .whereBetween('sort_key', [first, last]).first('address');
+    if (foreign) throw new ConflictError(`address ${foreign.address} already belongs to a pool of zone ${zone.id}`);
+    const row = { first_ip: pool.firstIp, last_ip: pool.lastIp, state: 'building' };
+    if (pool.id) {
+      await trx('ip_pools').where({ id: pool.id }).update(row);
+      return pool.id;
+    }
+    const [made] = await trx('ip_pools').insert({ zone_id: zone.id, ...row, reserved: pool.reserved ?? [] }).returning('id');
+    return made.id as string;
+  });
+}
+
+async function build(db: Knex, zone: Zone, poolId: string, first: number, last: number, reserved: string[]): Promise<number> {
+  const added = await addAddresses(db, zone, poolId, first, last, reserved);
+  await db('ip_pools').where({ id: poolId }).update({ state: 'ready' });
   return added;
 }
 
@@ -93,26 +125,32 @@ async function addAddresses(db: Db, zone: Zone, poolId: string, first: number, l
  * Adds a pool and its addresses; the gateway and the network/broadcast addresses are never in it,
  * `reserved` ones are kept out of allocation. A range overlapping another pool of the zone is refused.
  */
-export async function addPool(db: Db, zone: Zone, firstIp: string, lastIp: string, reserved: string[] = []): Promise<string> {
+export async function addPool(db: Knex, zone: Zone, firstIp: string, lastIp: string, reserved: string[] = []): Promise<string> {
   const { first, last } = checkRange(zone, firstIp, lastIp);
-  const overlapping = await db('ip_addresses').where({ zone_id: zone.id }).whereBetween('sort_key', [first, last]).first('address');
-  if (overlapping) throw new ConflictError(`address ${overlapping.address} already belongs to a pool of zone ${zone.id}`);
-  const [pool] = await db('ip_pools').insert({ zone_id: zone.id, first_ip: firstIp, last_ip: lastIp }).returning('id');
-  await addAddresses(db, zone, pool.id, first, last, new Set(reserved));
-  return pool.id;
+  const id = await claimRange(db, zone, first, last, { firstIp, lastIp, reserved });
+  await build(db, zone, id, first, last, reserved);
+  return id;
 }
 
-/** Grows a pool to a wider range that contains the old one; existing addresses keep their state. */
-export async function growPool(db: Db, zone: Zone, pool: PoolRow, firstIp: string, lastIp: string): Promise<number> {
+/** Grows a pool to a range that contains the old one (the same range finishes a pool left `building`); existing addresses keep their state. */
+export async function growPool(db: Knex, zone: Zone, pool: PoolRow, firstIp: string, lastIp: string): Promise<number> {
   const { first, last } = checkRange(zone, firstIp, lastIp);
   if (first > ipToInt(pool.first_ip) || last < ipToInt(pool.last_ip)) {
     throw new ValidationError('a pool only grows: the new range must contain the old one', [{ path: 'firstIp', message: `must contain ${pool.first_ip}-${pool.last_ip}` }]);
   }
-  const foreign = await db('ip_addresses').where({ zone_id: zone.id }).whereNot({ pool_id: pool.id })
-    .whereBetween('sort_key', [first, last]).first('address');
-  if (foreign) throw new ConflictError(`address ${foreign.address} belongs to another pool of zone ${zone.id}`);
-  await db('ip_pools').where({ id: pool.id }).update({ first_ip: firstIp, last_ip: lastIp });
-  return addAddresses(db, zone, pool.id, first, last, new Set());
+  await claimRange(db, zone, first, last, { id: pool.id, firstIp, lastIp });
+  const { reserved } = await db('ip_pools').where({ id: pool.id }).first('reserved');
+  return build(db, zone, pool.id, first, last, reserved);
+}
+
+/** Pools a crash left `building`, finished (the API does this when it starts), with the addresses their creator reserved. */
+export async function finishBuildingPools(db: Knex): Promise<number> {
+  const pools = await db('ip_pools as p').join('zones as z', 'z.id', 'p.zone_id').where('p.state', 'building')
+    .select('p.id', 'p.first_ip', 'p.last_ip', 'p.reserved', 'z.id as zone_id', 'z.subnet', 'z.gateway', 'z.bridge');
+  for (const p of pools) {
+    await build(db, { id: p.zone_id, subnet: p.subnet, gateway: p.gateway, bridge: p.bridge }, p.id, ipToInt(p.first_ip), ipToInt(p.last_ip), p.reserved);
+  }
+  return pools.length;
 }
 
 /** In address order (the sort key is the address as a number, unique in a zone). */

@@ -10,7 +10,7 @@ import { hostView } from '../views';
 import type { Deps } from '../start-operation';
 import { createUser, getUser, issueToken, listTokens, listUsers, revokeToken } from '../../db/users';
 import { listGrants, putGrant } from '../../db/grants';
-import { addPool, getPool, getZone, growPool, listAddresses, listPools, setAddressReserved, insertZone, setAutoFailover } from '../../db/zones';
+import { type PoolRow, addPool, getPool, getZone, growPool, listAddresses, listPools, setAddressReserved, insertZone, setAutoFailover } from '../../db/zones';
 import { getHost, setFenceCommand, setHostState } from '../../db/hosts';
 import { listEvents } from '../../db/reconcile';
 import { AppError, ConflictError, NotFoundError, ValidationError, isUniqueViolation } from '../../lib/errors';
@@ -36,7 +36,7 @@ export function adminRoutes({ db }: Deps): Router {
     if (!pool) throw new NotFoundError(`pool ${id} not found`);
     return pool;
   };
-  const poolView = (p: { id: string; zone_id: string; first_ip: string; last_ip: string }) => ({ id: p.id, zone: p.zone_id, firstIp: p.first_ip, lastIp: p.last_ip });
+  const poolView = (p: PoolRow) => ({ id: p.id, zone: p.zone_id, firstIp: p.first_ip, lastIp: p.last_ip, state: p.state });
 
   router.get('/v1/users', asyncRoute(async (req, res) => {
     requireAdmin(req);
@@ -112,7 +112,7 @@ export function adminRoutes({ db }: Deps): Router {
     const body = parse(createPoolBody, req.body);
     const outside = (body.reserved ?? []).find((ip) => !inCidr(ip, zone.subnet));
     if (outside) throw new ValidationError(`reserved address ${outside} is not in ${zone.subnet}`, [{ path: 'reserved', message: 'outside the zone' }]);
-    const id = await db.transaction((trx) => addPool(trx, zone, body.firstIp, body.lastIp, body.reserved));
+    const id = await addPool(db, zone, body.firstIp, body.lastIp, body.reserved);
     res.status(201).json(poolView((await getPool(db, id))!));
   }));
   router.patch('/v1/pools/:id', asyncRoute(async (req, res) => {
@@ -120,7 +120,7 @@ export function adminRoutes({ db }: Deps): Router {
     const pool = await poolOr404(req.params.id);
     const body = parse(growPoolBody, req.body);
     const zone = (await getZone(db, pool.zone_id))!;
-    const added = await db.transaction((trx) => growPool(trx, zone, pool, body.firstIp, body.lastIp));
+    const added = await growPool(db, zone, pool, body.firstIp, body.lastIp);
     res.json({ ...poolView((await getPool(db, pool.id))!), added });
   }));
   router.get('/v1/pools/:id/addresses', asyncRoute(async (req, res) => {

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { seedIds, apiClient, assertAddressInvariants, createBody, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
 import { HOST_A, TEST_ZONE } from '../helpers/env';
 import { allocateAddress } from '../../db/ipam';
+import { finishBuildingPools } from '../../db/zones';
 import { CapacityError } from '../../lib/errors';
 import { ipToInt } from '../../lib/net';
 
@@ -52,11 +53,25 @@ describe('IP pools', () => {
     expect(await count()).toBe(before);
   });
 
-  test('a /16 pool: 65,533 addresses made in Postgres, batch by batch; allocation works at its far end', async () => {
+  test('a /16 pool: 65,533 addresses made in Postgres, a batch per transaction (seen part-made from outside); allocation works at its far end', async () => {
     expect((await admin.post('/v1/zones', { id: 'pools-big', subnet: '10.100.0.0/16', gateway: '10.100.0.1', bridge: 'vcpoolsbig' })).status).toBe(201);
     try {
+      // Another session watches the zone's addresses while the request runs: with one transaction
+      // for all of them it would see none until all of them.
+      const seen = new Set<number>();
+      let done = false;
+      const watch = (async () => {
+        while (!done) {
+          seen.add(Number((await db('ip_addresses').where({ zone_id: 'pools-big' }).count('* as n'))[0].n));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
       const pool = await admin.post('/v1/zones/pools-big/pools', { firstIp: '10.100.0.1', lastIp: '10.100.255.254', reserved: ['10.100.200.7'] });
+      done = true;
+      await watch;
       expect(pool.status).toBe(201);
+      expect(pool.body.state).toBe('ready');
+      expect([...seen].some((n) => n > 0 && n < 65533)).toBe(true);
       const states = await db('ip_addresses').where({ pool_id: pool.body.id }).select('state').count('* as n').groupBy('state');
       expect(Object.fromEntries(states.map((r) => [r.state, Number(r.n)]))).toEqual({ free: 65532, reserved: 1 });
       expect(await db('ip_addresses').where({ pool_id: pool.body.id, address: '10.100.0.1' })).toEqual([]); // the gateway
@@ -73,6 +88,31 @@ describe('IP pools', () => {
       await db('ip_addresses').where({ zone_id: 'pools-big' }).delete();
       await db('ip_pools').where({ zone_id: 'pools-big' }).delete();
       await db('zones').where({ id: 'pools-big' }).delete();
+    }
+  });
+
+  test('a pool a crash left building is finished when the API starts, its reserved address kept reserved; overlapping creates give one 201 and one 409', async () => {
+    expect((await admin.post('/v1/zones', { id: 'pools-crash', subnet: '10.223.0.0/24', gateway: '10.223.0.1', bridge: 'vcpoolscr' })).status).toBe(201);
+    try {
+      const [pool] = await db('ip_pools').insert({ zone_id: 'pools-crash', first_ip: '10.223.0.2', last_ip: '10.223.0.40', state: 'building', reserved: ['10.223.0.30'] }).returning('id');
+      await db('ip_addresses').insert({ address: '10.223.0.2', zone_id: 'pools-crash', pool_id: pool.id, sort_key: ipToInt('10.223.0.2'), state: 'free' });
+      // Its range is claimed though its addresses are not all there: no other pool may take them.
+      expect((await admin.post('/v1/zones/pools-crash/pools', { firstIp: '10.223.0.35', lastIp: '10.223.0.50' })).status).toBe(409);
+      expect(await finishBuildingPools(db)).toBeGreaterThanOrEqual(1);
+      expect(await db('ip_pools').where({ id: pool.id }).first()).toMatchObject({ state: 'ready' });
+      expect(await db('ip_addresses').where({ pool_id: pool.id }).count('* as n').first()).toMatchObject({ n: '39' });
+      expect(await db('ip_addresses').where({ pool_id: pool.id, address: '10.223.0.30' }).first()).toMatchObject({ state: 'reserved' });
+      const both = await Promise.all([
+        admin.post('/v1/zones/pools-crash/pools', { firstIp: '10.223.0.100', lastIp: '10.223.0.200' }),
+        admin.post('/v1/zones/pools-crash/pools', { firstIp: '10.223.0.150', lastIp: '10.223.0.250' }),
+      ]);
+      expect(both.map((r) => r.status).sort()).toEqual([201, 409]);
+      expect(await db('ip_addresses').where({ zone_id: 'pools-crash' }).whereBetween('sort_key', [ipToInt('10.223.0.150'), ipToInt('10.223.0.200')])
+        .countDistinct('pool_id as n').first()).toMatchObject({ n: '1' });
+    } finally {
+      await db('ip_addresses').where({ zone_id: 'pools-crash' }).delete();
+      await db('ip_pools').where({ zone_id: 'pools-crash' }).delete();
+      await db('zones').where({ id: 'pools-crash' }).delete();
     }
   });
 
