@@ -47,6 +47,8 @@ export const openapi = {
           kind: { enum: ['docker', 'kvm'] }, image: { type: 'string' }, vcpus: { type: 'integer', minimum: 1, maximum: 64 },
           memoryMb: { type: 'integer', minimum: 16, maximum: 524288 }, diskGb: { type: 'integer', minimum: 1, maximum: 4096 },
           app: { type: 'string' }, host: { type: 'string', description: 'admin only' }, ip: { type: 'string', format: 'ipv4', description: 'admin only' },
+          count: { type: 'integer', minimum: 1, maximum: 20, description: 'a batch: name-1 ... name-<count>, answered {instances, operation}' },
+          atomic: { type: 'boolean', description: 'a batch: all or nothing' },
         },
       },
       Instance: {
@@ -107,9 +109,15 @@ export const openapi = {
     '/v1/pools/{id}': op('patch', 'grow a pool (admin): {firstIp, lastIp}', 200, true),
     '/v1/pools/{id}/addresses': list('addresses and their states (admin), in address order', { state: 'free, allocated, reserved or quarantined' }),
     '/v1/pools/{id}/addresses/{address}': op('put', 'reserve or free an address (admin): {reserved}', 200, true),
-    '/v1/images': { ...list('images, by name'), ...op('post', 'register (admin): JSON {name, kind: "docker", reference} or a tgz body with ?name=&kind=tgz', 201) },
-    '/v1/images/{id}': { ...op('get', 'an image', 200, true), ...op('delete', 'delete an image (admin); 409 while in use', 204, true) },
-    '/v1/images/{id}/convert': op('post', 'convert (admin): {to: "docker"|"tgz", name?}', 202, true),
+    '/v1/images': {
+      ...list('images, by name: public ones and the caller\'s own (all, for an admin)', { mine: '"true": the caller\'s own only' }),
+      ...op('post', 'any user: JSON {name, fromSnapshot} (202, an image of theirs from a container snapshot); admin: JSON {name, kind: "docker", reference} or a tgz body with ?name=&kind=tgz (201)', 201),
+    },
+    '/v1/images/{id}': {
+      ...op('get', 'an image', 200, true), ...op('delete', 'delete an image (its owner or an admin); 409 while in use', 204, true),
+      ...op('patch', 'set its visibility (admin): {visibility: "private"|"public"}', 200, true),
+    },
+    '/v1/images/{id}/convert': op('post', 'convert (its owner or an admin): {to: "docker"|"tgz", name?}', 202, true),
     '/v1/hosts': list('hosts (admin), by id'),
     '/v1/hosts/{id}': op('patch', 'set the state (admin): {state}', 200, true),
     '/v1/hosts/{id}/evacuate': op('post', 'evacuate (admin): {concurrency?}', 202, true),

@@ -14,6 +14,7 @@ const IN_GENERAL: Record<string, string> = {
   NotSupportedError: 'this kind of instance cannot do that',
   PermanentDriverError: 'its host could not do it',
   RunSupersededError: 'the operation was restarted',
+  BatchMemberFailed: 'some of its members could not be made (each member\'s own create operation says how it ended)',
 };
 
 export function publicOperationError(o: Pick<OperationRow, 'id' | 'type' | 'state' | 'error' | 'error_type'>): string | undefined {

@@ -6,6 +6,9 @@ const dnsLabel = z.string().max(63).regex(DNS_LABEL, 'must be a DNS label: lower
 /** An image is named by its id or its name; registry references are for image registration. */
 const imageName = z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be an image id or name');
 
+/** The most instances one batch create makes. */
+export const MAX_BATCH = 20;
+
 export const createInstanceBody = z.object({
   name: dnsLabel,
   zone: dnsLabel,
@@ -17,7 +20,13 @@ export const createInstanceBody = z.object({
   app: dnsLabel.optional(),
   host: dnsLabel.optional(),
   ip: z.string().refine(isIpv4, 'must be an IPv4 address').optional(),
-}).strict();
+  /** A batch: `name-1` ... `name-<count>`, one parent operation; `atomic`: all or nothing. */
+  count: z.number().int().min(1).max(MAX_BATCH).optional(),
+  atomic: z.boolean().optional(),
+}).strict()
+  .refine((b) => b.count === undefined || b.ip === undefined, { message: 'a batch cannot share one address', path: ['ip'] })
+  .refine((b) => b.atomic === undefined || b.count !== undefined, { message: 'only a batch (count) is atomic or not', path: ['atomic'] })
+  .refine((b) => b.count === undefined || b.name.length + 1 + String(b.count).length <= 63, { message: 'name-<count> must fit 63 characters', path: ['name'] });
 export type CreateInstanceBody = z.infer<typeof createInstanceBody>;
 
 export const uuidParam = z.string().uuid('must be a UUID');
@@ -72,6 +81,9 @@ export const registerDockerImageBody = z.object({
   kind: z.enum(['docker', 'tgz']),
   reference: registryReference,
 }).strict();
+/** A user's image from one of their container snapshots. */
+export const imageFromSnapshotBody = z.object({ name: newImageName, fromSnapshot: z.string().uuid('must be a snapshot id') }).strict();
+export const patchImageBody = z.object({ visibility: z.enum(['private', 'public']) }).strict();
 export const uploadQuery = z.object({ name: newImageName, kind: z.literal('tgz') }).strict();
 export const convertBody = z.object({ to: z.enum(['docker', 'tgz']), name: newImageName.optional() }).strict();
 
@@ -95,6 +107,7 @@ const pageFields = {
 };
 export const listQuery = <S extends z.ZodRawShape>(filters: S) => z.object({ ...pageFields, ...filters }).strict();
 export const pageQuery = listQuery({});
+export const imagesQuery = listQuery({ mine: z.enum(['true', 'false']).optional() });
 export const instancesQuery = listQuery({ all: z.enum(['true', 'false']).optional() });
 export const addressesQuery = listQuery({ state: z.enum(['free', 'allocated', 'reserved', 'quarantined']).optional() });
 export const operationsQuery = listQuery({

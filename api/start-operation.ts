@@ -49,6 +49,7 @@ const UNDO_INTENT: Record<string, (trx: Knex.Transaction, op: OperationRow) => P
   delete: (trx, op) => transitionInstance(trx, op.instance_id!, op.prior_state as InstanceState, { from: ['deleting'] }),
   evacuate: (trx, op) => trx('hosts').where({ id: op.host_id, state: 'draining' }).update({ state: op.prior_state ?? 'enabled' }),
   convert: (trx, op) => markImageFailed(trx, op.image_id!, 'its workflow could not be started'),
+  'make-image': (trx, op) => markImageFailed(trx, op.image_id!, 'its workflow could not be started'),
   snapshot: (trx, op) => trx('snapshots').where({ id: (op.input as { snapshotId?: string }[])[0]?.snapshotId ?? null, state: 'pending' })
     .update({ state: 'failed', failure: 'its workflow could not be started' }),
 };

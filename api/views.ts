@@ -44,4 +44,5 @@ export const imageView = (i: ImageRow, viewer?: Viewer) => ({
   // Where a template lies on the platform's disks is for admins.
   id: i.id, name: i.name, kind: i.kind, location: forUser(viewer) && i.kind === 'tgz' ? undefined : i.location, digest: i.digest,
   sizeBytes: i.size_bytes === null ? null : Number(i.size_bytes), boot: i.boot, sourceImageId: i.source_image_id ?? undefined, state: i.state, failure: i.failure ?? undefined,
+  ownerId: i.owner_id ?? null, visibility: i.visibility ?? 'public', sourceSnapshotId: i.source_snapshot_id ?? undefined,
 });

@@ -51,11 +51,19 @@ async function usageByZone(db: Db, userId: string, zoneId?: string): Promise<Map
   const snaps = db('snapshots as s').join('instances as i', 'i.id', 's.instance_id').where('i.owner_id', userId)
     .whereIn('s.state', ['pending', 'ready']).groupBy('i.zone_id')
     .select('i.zone_id', db.raw('count(*)::int as snapshots'), db.raw('coalesce(sum(i.disk_gb), 0)::int as "snapshotGb"'));
-  if (zoneId) { live.where({ zone_id: zoneId }); snaps.where('i.zone_id', zoneId); }
+  // A user's images count as snapshots where they were made (their snapshot's zone, at its size).
+  const images = db('images').where({ owner_id: userId }).whereIn('state', ['pending', 'ready']).whereNotNull('quota_zone_id').groupBy('quota_zone_id')
+    .select('quota_zone_id as zone_id', db.raw('count(*)::int as snapshots'), db.raw('coalesce(sum(quota_gb), 0)::int as "snapshotGb"'));
+  if (zoneId) { live.where({ zone_id: zoneId }); snaps.where('i.zone_id', zoneId); images.where({ quota_zone_id: zoneId }); }
   const out = new Map<string, Usage>();
   const get = (z: string) => out.get(z) ?? out.set(z, noUsage()).get(z)!;
   for (const r of await live) Object.assign(get(r.zone_id), { instances: r.instances, vcpus: r.vcpus, memoryMb: r.memoryMb, diskGb: r.diskGb });
   for (const r of await snaps) Object.assign(get(r.zone_id), { snapshots: r.snapshots, snapshotGb: r.snapshotGb });
+  for (const r of await images) {
+    const u = get(r.zone_id);
+    u.snapshots += r.snapshots;
+    u.snapshotGb += r.snapshotGb;
+  }
   return out;
 }
 

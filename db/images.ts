@@ -5,12 +5,20 @@ import { ConflictError, isUniqueViolation } from '../lib/errors';
 export interface ImageRow {
   id: string; name: string; kind: 'tgz' | 'docker'; location: string; digest: string | null;
   size_bytes: string | null; boot: Record<string, string> | null; source_image_id: string | null; state: string;
-  failure?: string | null;
+  failure?: string | null; owner_id?: string | null; visibility?: 'private' | 'public'; source_snapshot_id?: string | null;
+  quota_zone_id?: string | null; quota_gb?: number | null;
 }
 
-/** By name. */
-export async function listImages<T>(db: Db, page: PageRequest, map: (r: ImageRow) => T): Promise<Page<T>> {
-  return keysetPage(db('images').whereNot({ state: 'deleted' }).select('*'), { columns: ['name', 'id'] }, page, map);
+/** Who may see and use an image: everyone a public one; its owner and admins a private one. */
+export const imageVisibleTo = (i: Pick<ImageRow, 'visibility' | 'owner_id'>, user: { id: string; role: string }): boolean =>
+  user.role === 'admin' || i.visibility !== 'private' || i.owner_id === user.id;
+
+/** By name: for a user, the public images and their own; for an admin, all; `mine`, the user's own only. */
+export async function listImages<T>(db: Db, viewer: { id: string; role: string }, filter: { mine?: boolean }, page: PageRequest, map: (r: ImageRow) => T): Promise<Page<T>> {
+  const q = db('images').whereNot({ state: 'deleted' }).select('*');
+  if (filter.mine) q.where({ owner_id: viewer.id });
+  else if (viewer.role !== 'admin') q.where((w) => w.whereNot({ visibility: 'private' }).orWhere({ owner_id: viewer.id }));
+  return keysetPage(q, { columns: ['name', 'id'] }, page, map);
 }
 
 /** By id, or by name among the images that are not deleted. */
@@ -24,6 +32,7 @@ export async function getImage(db: Db, idOrName: string): Promise<ImageRow | und
 export interface NewImage {
   name: string; kind: 'tgz' | 'docker'; location: string; digest: string | null; size_bytes?: number | null;
   boot: Record<string, string> | null; source_image_id?: string | null; state?: string;
+  owner_id?: string | null; visibility?: 'private' | 'public'; source_snapshot_id?: string | null; quota_zone_id?: string | null; quota_gb?: number | null;
 }
 
 export async function insertImage(db: Db, image: NewImage): Promise<ImageRow> {

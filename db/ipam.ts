@@ -42,14 +42,15 @@ export async function releaseAddress(trx: Db, instanceId: string): Promise<void>
   await trx('instances').where({ id: instanceId }).update({ ip: null, mac: null, updated_at: trx.fn.now() });
 }
 
-/** The API's early answer: an admin-named address must be free in the zone; a pool must have room. */
-export async function checkAddressAvailable(db: Db, zoneId: string, requestedIp: string | null): Promise<void> {
+/** The API's early answer: an admin-named address must be free in the zone; a pool must have room (for `count` instances). */
+export async function checkAddressAvailable(db: Db, zoneId: string, requestedIp: string | null, count = 1): Promise<void> {
   if (requestedIp) {
     const row = await db('ip_addresses').where({ zone_id: zoneId, address: requestedIp }).first('state');
     if (!row) throw new ConflictError(`address ${requestedIp} is not in a pool of zone ${zoneId}`, { errors: [{ path: 'ip', message: 'not in a pool' }] });
     if (row.state !== 'free') throw new ConflictError(`address ${requestedIp} is ${row.state}`, { errors: [{ path: 'ip', message: row.state }] });
     return;
   }
-  const free = await db('ip_addresses').where({ zone_id: zoneId, state: 'free' }).first('address');
-  if (!free) throw new CapacityError(`the address pools of zone ${zoneId} are exhausted`);
+  const free = await db('ip_addresses').where({ zone_id: zoneId, state: 'free' }).limit(count).select('address');
+  if (free.length === 0) throw new CapacityError(`the address pools of zone ${zoneId} are exhausted`);
+  if (free.length < count) throw new CapacityError(`the address pools of zone ${zoneId} have ${free.length} free addresses, not ${count}`);
 }

@@ -2,11 +2,11 @@ import type { Db } from './connection';
 
 /**
  * Operation types whose workflows may push to the registry (a container's snapshot, for itself or
- * for a migration or an evacuation; a conversion to a Docker image). A collection starts only when
+ * for a migration or an evacuation; a conversion to a Docker image; an image made from a snapshot). A collection starts only when
  * none of them runs, and each push first checks that no collection holds the registry: both sides
  * lock the one maintenance row, so neither can slip past the other.
  */
-export const PUSHING_OPERATION_TYPES = ['snapshot', 'convert', 'migrate', 'evacuate', 'restore'];
+export const PUSHING_OPERATION_TYPES = ['snapshot', 'convert', 'migrate', 'evacuate', 'restore', 'make-image'];
 
 /** A push met a collection: retried with backoff until the collection ends (an infrastructure wait, not a failure). */
 export class RegistryBusyError extends Error {

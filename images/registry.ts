@@ -44,6 +44,34 @@ export class RegistryClient {
     return res.headers.get('docker-content-digest');
   }
 
+  /**
+   * The manifest `digest` of `from` tagged in `to` as well, its blobs mounted from `from`'s
+   * repository (no byte copied): the copy is the new repository's own, so deleting `from` later
+   * leaves it whole (the collection keeps blobs any manifest names). Idempotent; returns the digest.
+   */
+  async copyManifest(from: ParsedReference, digest: string, to: ParsedReference): Promise<string> {
+    if (!this.owns(from) || !this.owns(to) || !to.tag) throw new Error(`only tagged references in ${this.registry} are copied`);
+    const base = `http://${this.registry}/v2`;
+    const got = await fetch(`${base}/${from.repository}/manifests/${digest}`, { headers: { accept: ACCEPT }, signal: AbortSignal.timeout(10_000) });
+    if (!got.ok) throw new Error(`registry answered ${got.status} for ${from.repository}@${digest}`);
+    const mediaType = got.headers.get('content-type') ?? 'application/vnd.docker.distribution.manifest.v2+json';
+    const body = Buffer.from(await got.arrayBuffer());
+    const manifest = JSON.parse(body.toString('utf8')) as { config?: { digest: string }; layers?: { digest: string }[] };
+    if (!manifest.config || !Array.isArray(manifest.layers)) throw new Error(`${from.repository}@${digest} is not an image manifest`);
+    for (const blob of [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) {
+      const mount = await fetch(`${base}/${to.repository}/blobs/uploads/?mount=${encodeURIComponent(blob)}&from=${encodeURIComponent(from.repository)}`, {
+        method: 'POST', signal: AbortSignal.timeout(30_000),
+      });
+      // 201: mounted. 202 would be an upload started instead (the blob is not where it should be).
+      if (mount.status !== 201) throw new Error(`registry could not mount ${blob} into ${to.repository} (${mount.status})`);
+    }
+    const put = await fetch(`${base}/${to.repository}/manifests/${to.tag}`, {
+      method: 'PUT', headers: { 'content-type': mediaType }, body, signal: AbortSignal.timeout(10_000),
+    });
+    if (put.status !== 201) throw new Error(`registry answered ${put.status} tagging ${to.repository}:${to.tag}`);
+    return put.headers.get('docker-content-digest') ?? digest;
+  }
+
   async deleteManifest(ref: ParsedReference, digest: string): Promise<void> {
     if (!this.owns(ref)) throw new Error(`only ${this.registry} is reachable`);
     const res = await fetch(`http://${this.registry}/v2/${ref.repository}/manifests/${digest}`, { method: 'DELETE', signal: AbortSignal.timeout(10_000) });

@@ -12,3 +12,5 @@ export { checkInvariants } from './check-invariants';
 export { restoreHost } from './restore-host';
 export { watchHosts } from './watch-hosts';
 export { storageGc } from './storage-gc';
+export { batchCreate } from './batch-create';
+export { makeImage } from './make-image';

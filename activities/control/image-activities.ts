@@ -14,6 +14,8 @@ export interface ConvertJob {
   targetRef: string; targetKey: string;
 }
 
+export interface SnapshotImageJob { sourceRef: string; digest: string; targetRef: string }
+
 export function createImageControlActivities({ db, registry, hostLiveSeconds }: ImageControlDeps) {
   return {
     /** The target image is pending (a reset run of a failed conversion makes it pending again). */
@@ -44,6 +46,23 @@ export function createImageControlActivities({ db, registry, hostLiveSeconds }: 
     },
     async markImageFailed(op: OpRef, id: string, failure: string) {
       await inRun(db, op, (trx) => markImageFailed(trx, id, failure));
+    },
+    /** An image from a container snapshot: its manifest, to be tagged as the image's own. */
+    async planImageFromSnapshot(op: OpRef, snapshotId: string, imageId: string): Promise<SnapshotImageJob> {
+      return inRun(db, op, async (trx) => {
+        const snapshot = await trx('snapshots').where({ id: snapshotId }).first();
+        const image = await trx('images').where({ id: imageId }).first();
+        if (snapshot?.state !== 'ready' || !snapshot.location || !snapshot.digest) throw new StateConflictError(`snapshot ${snapshotId} is ${snapshot?.state ?? 'gone'}`);
+        if (!image) throw new StateConflictError(`image ${imageId} is gone`);
+        await assertRegistryOpen(trx);
+        return { sourceRef: snapshot.location, digest: snapshot.digest, targetRef: `${registry}/vcloud/${image.name}:${image.id}` };
+      });
+    },
+    async copySnapshotToImage(op: OpRef, job: SnapshotImageJob): Promise<{ location: string; digest: string; sizeBytes: null; boot: null }> {
+      await inRun(db, op, async () => undefined);
+      const client = new RegistryClient(registry);
+      const digest = await client.copyManifest(parseReference(job.sourceRef), job.digest, parseReference(job.targetRef));
+      return { location: job.targetRef, digest, sizeBytes: null, boot: null };
     },
     /** The pushed manifest of a failed conversion, if it got that far. */
     async deleteRegistryImage(op: OpRef, ref: string): Promise<void> {

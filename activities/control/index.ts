@@ -7,6 +7,7 @@ import { createRepairActivities } from './repair-activities';
 import { createReconcileActivities, type ReconcileDeps } from './reconcile-activities';
 import { createFailoverActivities, type FailoverDeps } from './failover-activities';
 import { createStorageGcActivities, type StorageGcDeps } from './storage-gc-activities';
+import { createBatchActivities } from './batch-activities';
 import { evaluateInvariants, type HostView } from '../../db/invariants';
 
 export interface AllControlDeps extends ControlDeps, Omit<ReconcileDeps, 'db'>, Omit<FailoverDeps, 'db' | 'hostLiveSeconds'>,
@@ -24,6 +25,7 @@ export function createControlActivities(deps: AllControlDeps) {
     ...createReconcileActivities(deps),
     ...createFailoverActivities(deps),
     ...createStorageGcActivities(deps),
+    ...createBatchActivities({ db }),
     async evaluateInvariants(hosts: HostView[], settled: boolean) {
       return evaluateInvariants(db as Knex, hosts, settled);
     },

@@ -71,7 +71,14 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       if (op.type === 'evacuate' && op.host_id) {
         await trx('hosts').where({ id: op.host_id, state: 'draining' }).update({ state: op.prior_state === 'disabled' || op.prior_state === 'down' ? op.prior_state : 'enabled' });
       }
-      if (op.type === 'convert' && op.image_id) await trx('images').where({ id: op.image_id, state: 'pending' }).update({ state: 'failed', failure: error });
+      if ((op.type === 'convert' || op.type === 'make-image') && op.image_id) await trx('images').where({ id: op.image_id, state: 'pending' }).update({ state: 'failed', failure: error });
+      if (op.type === 'batch-create') {
+        // Members it never started hold quota and nothing else; those it started are operations of their own.
+        const members = (op.input as { members?: string[] }[] | null)?.[0]?.members ?? [];
+        await trx('instances').whereIn('id', members).where({ state: 'pending' })
+          .whereNotExists((q) => q.from('operations as o').whereRaw('o.instance_id = instances.id'))
+          .update({ state: 'failed', failure: `its batch ${error}`, updated_at: trx.fn.now() });
+      }
       return true;
     });
   }

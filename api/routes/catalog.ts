@@ -3,7 +3,7 @@ import { asyncRoute } from '../async-route';
 import { currentUser, requireAdmin } from '../auth';
 import { hostView, imageView } from '../views';
 import { parse } from '../problem';
-import { pageQuery } from '../schemas';
+import { imagesQuery, pageQuery } from '../schemas';
 import { listZones } from '../../db/zones';
 import { listImages } from '../../db/images';
 import { listHosts } from '../../db/hosts';
@@ -17,7 +17,8 @@ export function catalogRoutes({ db }: Deps): Router {
   }));
   router.get('/v1/images', asyncRoute(async (req, res) => {
     const user = currentUser(req);
-    res.json(await listImages(db, parse(pageQuery, req.query), (i) => imageView(i, user)));
+    const { mine, ...page } = parse(imagesQuery, req.query);
+    res.json(await listImages(db, user, { mine: mine === 'true' }, page, (i) => imageView(i, user)));
   }));
   router.get('/v1/hosts', asyncRoute(async (req, res) => {
     requireAdmin(req);

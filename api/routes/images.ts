@@ -3,12 +3,16 @@ import { Router } from 'express';
 import crypto from 'node:crypto';
 import { asyncRoute } from '../async-route';
 import { currentUser, requireAdmin } from '../auth';
-import { reply, validationError } from '../problem';
-import { convertBody, registerDockerImageBody, uploadQuery } from '../schemas';
+import { parse, reply, validationError } from '../problem';
+import { convertBody, imageFromSnapshotBody, patchImageBody, registerDockerImageBody, uploadQuery } from '../schemas';
 import { startOperation, type Deps } from '../start-operation';
 import { acceptedOperation, imageView } from '../views';
-import { convertImage } from '../../workflows';
-import { getImage, imageInUse, insertImage, locationShared, markImageDeleted, type ImageRow } from '../../db/images';
+import { convertImage, makeImage } from '../../workflows';
+import { getImage, imageInUse, imageVisibleTo, insertImage, locationShared, markImageDeleted, type ImageRow } from '../../db/images';
+import { getSnapshot } from '../../db/snapshots';
+import { getInstance } from '../../db/instances';
+import { reserveQuota } from '../../db/grants';
+import type { User } from '../../db/users';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { DirImageStore, TooLargeError } from '../../images/image-store';
 import { RegistryClient, parseReference } from '../../images/registry';
@@ -19,18 +23,38 @@ export function imageRoutes(deps: Deps): Router {
   const router = Router();
   const store = new DirImageStore(config.imageStoreDir);
   const registry = new RegistryClient(config.registry);
-  const imageOr404 = async (id: string): Promise<ImageRow> => {
+  /** Someone else's private image is a 404 to a user, as their instances are. */
+  const imageOr404 = async (id: string, user: User): Promise<ImageRow> => {
     const image = await getImage(db, id);
-    if (!image || image.state === 'deleted') throw new NotFoundError(`image ${id} not found`);
+    if (!image || image.state === 'deleted' || !imageVisibleTo(image, user)) throw new NotFoundError(`image ${id} not found`);
+    return image;
+  };
+  /** Its owner's or an admin's to change. */
+  const ownImage = async (id: string, user: User): Promise<ImageRow> => {
+    const image = await imageOr404(id, user);
+    if (user.role !== 'admin' && image.owner_id !== user.id) throw new AppError(403, 'Forbidden', `image ${image.name} is not yours`);
     return image;
   };
 
   router.get('/v1/images/:id', asyncRoute(async (req, res) => {
-    res.json(imageView(await imageOr404(req.params.id), currentUser(req)));
+    const user = currentUser(req);
+    res.json(imageView(await imageOr404(req.params.id, user), user));
   }));
 
-  // Register: a JSON body names a reference in the registry; a gzip body is a tgz template upload.
+  router.patch('/v1/images/:id', asyncRoute(async (req, res) => {
+    const user = requireAdmin(req);
+    const image = await imageOr404(req.params.id, user);
+    const body = parse(patchImageBody, req.body);
+    const [row] = await db('images').where({ id: image.id }).update({ visibility: body.visibility }).returning('*');
+    res.json(imageView(row, user));
+  }));
+
+  // Register: a JSON body names a reference in the registry, or (any user) a snapshot of theirs; a gzip body is a tgz template upload.
   router.post('/v1/images', asyncRoute(async (req, res) => {
+    const user = currentUser(req);
+    if (req.is('application/json') && req.body && typeof req.body === 'object' && 'fromSnapshot' in req.body) {
+      return reply(res, await imageFromSnapshot(user, parse(imageFromSnapshotBody, req.body), req.header('idempotency-key')));
+    }
     requireAdmin(req);
     if (req.is('application/json')) {
       const parsed = registerDockerImageBody.safeParse(req.body);
@@ -87,8 +111,7 @@ export function imageRoutes(deps: Deps): Router {
   }));
 
   router.delete('/v1/images/:id', asyncRoute(async (req, res) => {
-    requireAdmin(req);
-    const image = await imageOr404(req.params.id);
+    const image = await ownImage(req.params.id, currentUser(req));
     const busy = await db.transaction(async (trx) => {
       await trx('images').where({ id: image.id }).forUpdate();
       const why = await imageInUse(trx, image.id);
@@ -105,8 +128,8 @@ export function imageRoutes(deps: Deps): Router {
   }));
 
   router.post('/v1/images/:id/convert', asyncRoute(async (req, res) => {
-    const user = requireAdmin(req);
-    const source = await imageOr404(req.params.id);
+    const user = currentUser(req);
+    const source = await ownImage(req.params.id, user);
     const parsed = convertBody.safeParse(req.body);
     if (!parsed.success) throw validationError(parsed.error);
     const { to } = parsed.data;
@@ -118,13 +141,50 @@ export function imageRoutes(deps: Deps): Router {
       userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['convert', source.id, to, name],
       type: 'convert', workflow: convertImage, workflowId: () => `image-${target!.id}-convert`,
       write: async (trx) => {
-        target = await insertImage(trx, { name, kind: to, location: '', digest: null, boot: null, source_image_id: source.id, state: 'pending' });
+        // The twin is its owner's too, private if the source is, and counts in the same quota.
+        if (source.quota_zone_id) await reserveQuota(trx, user, source.quota_zone_id, { snapshots: 1, snapshotGb: source.quota_gb ?? 0 });
+        target = await insertImage(trx, {
+          name, kind: to, location: '', digest: null, boot: null, source_image_id: source.id, state: 'pending',
+          owner_id: source.owner_id ?? null, visibility: source.visibility, quota_zone_id: source.quota_zone_id ?? null, quota_gb: source.quota_gb ?? null,
+        });
         return { imageId: target.id, body: (op) => ({ image: imageView(target!), operation: acceptedOperation(config, op, 'convert', { imageId: target!.id }, user.id) }) };
       },
       input: ({ operationId }) => ({ operationId, sourceImageId: source.id, targetImageId: target!.id }),
     });
     reply(res, answer);
   }));
+
+  /**
+   * An image from a snapshot of the user's (an admin's: anyone's) container: private, theirs,
+   * counted in their snapshot quota where the snapshot is. Its operation holds the instance, so the
+   * snapshot cannot be deleted under it.
+   */
+  async function imageFromSnapshot(user: User, body: { name: string; fromSnapshot: string }, idempotencyKey: string | undefined) {
+    const snapshot = await getSnapshot(db, body.fromSnapshot);
+    const instance = snapshot ? await getInstance(db, snapshot.instance_id) : undefined;
+    if (!snapshot || !instance || snapshot.state === 'deleted' || (user.role !== 'admin' && instance.owner_id !== user.id)) {
+      throw new AppError(404, 'Not Found', `snapshot ${body.fromSnapshot} not found`, { errors: [{ path: 'fromSnapshot', message: 'no such snapshot of yours' }] });
+    }
+    if (snapshot.kind !== 'docker') {
+      throw new AppError(422, 'Unprocessable Entity', 'an image is made from a container snapshot; a VM snapshot cannot become an image yet',
+        { errors: [{ path: 'fromSnapshot', message: 'a VM snapshot' }] });
+    }
+    if (snapshot.state !== 'ready') throw new ConflictError(`snapshot ${snapshot.id} is ${snapshot.state}`);
+    let target: ImageRow | undefined;
+    return startOperation(deps, {
+      userId: user.id, idempotencyKey, requestFingerprint: ['make-image', body], type: 'make-image', workflow: makeImage,
+      instanceId: instance.id, zone: instance.zone_id, workflowId: () => `image-${target!.id}-make`,
+      write: async (trx) => {
+        await reserveQuota(trx, user, instance.zone_id, { snapshots: 1, snapshotGb: instance.disk_gb });
+        target = await insertImage(trx, {
+          name: body.name, kind: 'docker', location: '', digest: null, boot: null, state: 'pending', owner_id: instance.owner_id,
+          visibility: 'private', source_snapshot_id: snapshot.id, quota_zone_id: instance.zone_id, quota_gb: instance.disk_gb,
+        });
+        return { imageId: target.id, body: (op) => ({ image: imageView(target!, user), operation: acceptedOperation(config, op, 'make-image', { imageId: target!.id, instanceId: instance.id }, user.id) }) };
+      },
+      input: ({ operationId }) => ({ operationId, snapshotId: snapshot.id, imageId: target!.id }),
+    });
+  }
 
   return router;
 }

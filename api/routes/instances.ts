@@ -7,7 +7,7 @@ import { parse, reply, validationError } from '../problem';
 import { startOperation, type Deps } from '../start-operation';
 import { acceptedOperation, instanceView, operationView } from '../views';
 import { getZone } from '../../db/zones';
-import { getImage } from '../../db/images';
+import { getImage, imageVisibleTo } from '../../db/images';
 import { getHost } from '../../db/hosts';
 import { getInstance, insertInstance, listInstances, lockInstance, transitionInstance, type InstanceRow } from '../../db/instances';
 import { getOperation, listOperations, nextSequence } from '../../db/operations';
@@ -20,7 +20,7 @@ import { reserveQuota } from '../../db/grants';
 import { checkPlacement } from '../../db/placement';
 import { checkAddressAvailable } from '../../db/ipam';
 import { hostLiveSeconds, placementRatios } from '../../lib/config';
-import { createInstance, deleteInstance, instanceAction, repairInstance } from '../../workflows';
+import { batchCreate, createInstance, deleteInstance, instanceAction, repairInstance } from '../../workflows';
 
 const notFound = (id: string) => new NotFoundError(`instance ${id} not found`);
 
@@ -50,7 +50,8 @@ export function instanceRoutes(deps: Deps): Router {
     }
     const zone = await getZone(db, body.zone);
     if (!zone) throw new AppError(404, 'Not Found', `zone ${body.zone} not found`, { errors: [{ path: 'zone', message: 'unknown zone' }] });
-    const image = await getImage(db, body.image);
+    const found = await getImage(db, body.image);
+    const image = found && imageVisibleTo(found, user) ? found : undefined;
     if (!image) throw new AppError(404, 'Not Found', `image ${body.image} not found`, { errors: [{ path: 'image', message: 'unknown image' }] });
     const wanted = body.kind === 'docker' ? 'docker' : 'tgz';
     if (image.kind !== wanted || image.state !== 'ready') {
@@ -75,16 +76,39 @@ export function instanceRoutes(deps: Deps): Router {
         throw new ValidationError(`host ${body.host} is not in zone ${zone.id}`, [{ path: 'host', message: 'not a host of the zone' }]);
       }
     }
+    const intentOf = (id: string, name: string, app: string | null) => ({
+      id, name, owner_id: user.id, zone_id: zone.id, kind: body.kind, app, image_id: image.id, vcpus: body.vcpus, memory_mb: body.memoryMb,
+      disk_gb: diskGb, requested_host_id: body.host ?? null, requested_ip: body.ip ?? null,
+    });
+    if (body.count !== undefined) {
+      // The members spread over the zone's hosts by app: their own, or the batch's name.
+      const n = body.count;
+      const intents = Array.from({ length: n }, (_, i) => intentOf(crypto.randomUUID(), `${body.name}-${i + 1}`, body.app ?? body.name));
+      const answer = await startOperation(deps, {
+        userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['create', body],
+        type: 'batch-create', workflow: batchCreate, workflowId: ({ operationId }) => `batch-${operationId}`, zone: zone.id,
+        write: async (trx) => {
+          // The quota for all n at once, then the early answers for the first and for n addresses.
+          await reserveQuota(trx, user, zone.id, { instances: n, vcpus: body.vcpus * n, memoryMb: body.memoryMb * n, diskGb: diskGb * n });
+          await checkPlacement(trx, intents[0] as InstanceRow, placementRatios(config), hostLiveSeconds(config));
+          await checkAddressAvailable(trx, zone.id, null, n);
+          const rows: InstanceRow[] = [];
+          for (const intent of intents) rows.push(await insertInstance(trx, intent));
+          return { body: (op) => ({ instances: rows.map((r) => instanceView(r, image.name)), operation: acceptedOperation(config, op, 'batch-create', {}, user.id) }) };
+        },
+        input: ({ operationId }) => ({
+          operationId, members: intents.map((i) => i.id), atomic: body.atomic ?? false, concurrency: Math.min(n, config.batchConcurrency),
+          requestedBy: user.id, hostScheduleToStartSeconds: config.hostScheduleToStartSeconds,
+        }),
+      });
+      return reply(res, answer);
+    }
     const instanceId = crypto.randomUUID();
     const answer = await startOperation(deps, {
       userId: user.id, idempotencyKey: req.header('idempotency-key'), requestFingerprint: ['create', body],
       type: 'create', workflow: createInstance, workflowId: () => `instance-${instanceId}-create`, zone: zone.id,
       write: async (trx) => {
-        const intent = {
-          id: instanceId, name: body.name, owner_id: user.id, zone_id: zone.id, kind: body.kind, app: body.app ?? null,
-          image_id: image.id, vcpus: body.vcpus, memory_mb: body.memoryMb, disk_gb: diskGb,
-          requested_host_id: body.host ?? null, requested_ip: body.ip ?? null,
-        };
+        const intent = intentOf(instanceId, body.name, body.app ?? null);
         // Quota first, under the grant's row lock; then the early capacity and address answers.
         await reserveQuota(trx, user, zone.id, { instances: 1, vcpus: body.vcpus, memoryMb: body.memoryMb, diskGb });
         await checkPlacement(trx, intent as InstanceRow, placementRatios(config), hostLiveSeconds(config));
