@@ -18,6 +18,8 @@ export interface Op {
   id: string; type: string; instanceId: string | null; hostId: string | null; imageId: string | null;
   state: string; runId: string | null; prior: string | null; error?: string; result?: unknown;
 }
+/** Where a fault lands: a call's index, every call of an activity, or an activity's nth call (0-based). */
+export type FaultAt = number | string | { name: string; nth: number };
 /** business: fails at once, not retried; infra: fails `times` times (default 2), then works; block: waits until cancelled. */
 export type Fault = 'business' | 'infra' | 'block';
 
@@ -38,7 +40,7 @@ export class FakeWorld {
   images = new Map<string, string>();
   /** Calls concerning each instance (or image), in order. */
   calls = new Map<string, string[]>();
-  private faults = new Map<string, { at: number | string; fault: Fault; left: number }[]>();
+  private faults = new Map<string, { at: FaultAt; fault: Fault; left: number }[]>();
   private nextIp = 10;
   /** Instances whose k-th call reached a `block` fault. */
   blocked = new Map<string, string>();
@@ -62,8 +64,13 @@ export class FakeWorld {
     this.copies.set(`${host}:${i.id}`, state);
     return i;
   }
-  /** The k-th call concerning `subject` (0-based), or every call of the activity named `at`, gets `fault`. */
-  faultAt(subject: string, at: number | string, fault: Fault, times = fault === 'infra' ? 2 : Infinity): void {
+  /**
+   * The k-th call concerning `subject` (0-based), every call of the activity named `at`, or the
+   * nth call of one activity (`{ name, nth }`), gets `fault`. The last is what a test that fails
+   * each step of a run in turn wants: a local activity that ran twice (its workflow task timed out
+   * under load and was retried) shifts every later call's index, never another activity's count.
+   */
+  faultAt(subject: string, at: FaultAt, fault: Fault, times = fault === 'infra' ? 2 : Infinity): void {
     this.faults.set(subject, [...(this.faults.get(subject) ?? []), { at, fault, left: times }]);
   }
   clearFaults(subject: string): void {
@@ -101,12 +108,17 @@ export class FakeWorld {
         const list = this.calls.get(subject) ?? [];
         list.push(`${prefix}${name}`);
         this.calls.set(subject, list);
-        const f = (this.faults.get(subject) ?? []).find((x) => x.left > 0 && (x.at === list.length - 1 || x.at === `${prefix}${name}`));
+        const call = `${prefix}${name}`;
+        const nth = list.filter((c) => c === call).length - 1;
+        const hits = (at: FaultAt) => (typeof at === 'object' ? at.name === call && at.nth === nth : at === list.length - 1 || at === call);
+        const f = (this.faults.get(subject) ?? []).find((x) => x.left > 0 && hits(x.at));
         if (f) {
           f.left--;
           if (f.fault === 'business') throw (prefix ? new PermanentDriverError(`${name} refused`) : new CapacityError(`${name} refused`));
           if (f.fault === 'infra') {
-            if (typeof f.at === 'number') f.at++; // its retry is the next call
+            // Its retry is the next call (of the same activity).
+            if (typeof f.at === 'number') f.at++;
+            else if (typeof f.at === 'object') f.at = { ...f.at, nth: f.at.nth + 1 };
             throw new Error(`${name}: connection refused`);
           }
           this.blocked.set(subject, `${prefix}${name}`);

@@ -133,7 +133,9 @@ async function everyStep(c: Case) {
   for (let i = 0; i < variants.length; i += 12) {
     await Promise.all(variants.slice(i, i + 12).map(async ({ k, fault }) => {
       const s = c.setup();
-      world.faultAt(s.subject, k, fault);
+      // The step by its activity and its occurrence among that activity's calls: a local activity
+      // run twice under load (its workflow task retried) would shift a bare index onto another step.
+      world.faultAt(s.subject, { name: steps[k], nth: steps.slice(0, k).filter((x) => x === steps[k]).length }, fault);
       const out = await c.run(s.op.id, s.subject);
       // After the commit, a step that only tidies up (a migrated instance's source copy) may fail without failing the operation.
       const expected = fault === 'block' ? 'cancelled' : k > commit ? expect.stringMatching(/^(failed|succeeded)$/) : 'failed';
