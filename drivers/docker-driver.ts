@@ -1,4 +1,7 @@
 import Docker from 'dockerode';
+import { cgroupsOf, readContainer } from '../host/metrics/cgroup';
+import { vethNames } from '../host/bridge-plumbing';
+import type { RawSample } from '../host/metrics/sample';
 import { buildContainerOptions, pullReference } from './docker-options';
 import { snapshotNames } from '../images/snapshot-data';
 import {
@@ -9,6 +12,8 @@ import { addressInside, plumb, plumbedInstances, unplumb } from '../host/bridge-
 import { parseCpuList } from '../host/machine';
 
 const statusCode = (err: unknown): number | undefined => (err as { statusCode?: number })?.statusCode;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class DockerDriver implements InstanceDriver {
   readonly kind = 'docker' as const;
@@ -169,9 +174,28 @@ export class DockerDriver implements InstanceDriver {
     return objects;
   }
 
-  async stats(instanceId: string) {
-    const s = await this.container(instanceId).stats({ stream: false });
-    return { cpuNanos: s.cpu_stats.cpu_usage.total_usage, memoryBytes: s.memory_stats.usage ?? 0 };
+  /** Each container's init pid, kept while its cgroup still names the container (asked again after a restart). */
+  private initPids = new Map<string, { containerId: string; pid: number }>();
+
+  async sampleAll(): Promise<Map<string, RawSample>> {
+    const containers = await this.docker.listContainers({ filters: { label: [INSTANCE_LABEL], status: ['running'] } });
+    const out = new Map<string, RawSample>();
+    for (const c of containers) {
+      const instanceId = c.Labels[INSTANCE_LABEL];
+      if (!instanceId || !UUID.test(instanceId)) continue;
+      let known = this.initPids.get(instanceId);
+      const still = known && known.containerId === c.Id && [...(cgroupsOf(known.pid)?.values() ?? [])].some((p) => p.includes(c.Id));
+      if (!still) {
+        const pid = (await this.docker.getContainer(c.Id).inspect().catch(() => null))?.State?.Pid;
+        if (!pid) continue;
+        known = { containerId: c.Id, pid };
+        this.initPids.set(instanceId, known);
+      }
+      const sample = readContainer(known!.pid, vethNames(instanceId, this.hostId).host);
+      if (sample) out.set(instanceId, sample);
+    }
+    for (const id of this.initPids.keys()) if (!out.has(id)) this.initPids.delete(id);
+    return out;
   }
 
   private container(instanceId: string) {

@@ -1,6 +1,8 @@
 // The one interface both drivers implement (in the spirit of incus's driver_lxc / driver_qemu):
 // same verbs, keyed by the instance id, idempotent, with only the project's own types crossing it.
 
+import type { RawSample } from '../host/metrics/sample';
+
 export type InstanceKind = 'docker' | 'kvm';
 
 export interface ImageRef {
@@ -56,7 +58,11 @@ export interface InstanceDriver {
   inspect(instanceId: string): Promise<InstanceStatus>;
   /** Every object of this engine that belongs to the platform (named vc-*, labelled, or aliased as ours). */
   inventory(detail: boolean): Promise<EngineObject[]>;
-  stats(instanceId: string): Promise<{ cpuNanos: number; memoryBytes: number }>;
+  /**
+   * One reading of every running instance of this engine, from the host (cgroups and veths, or
+   * libvirt's bulk statistics), never from inside a guest: what the agent's monitoring exports.
+   */
+  sampleAll(): Promise<Map<string, RawSample>>;
   /** A copy of the instance's filesystem that `create` can start from on any host. */
   snapshot(instanceId: string, snapshotId: string): Promise<SnapshotResult>;
   /** Undoes what an interrupted snapshot left (thaws the filesystems, resumes the domain); a no-op otherwise. */

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { parseDomstats } from '../host/metrics/domstats';
+import type { RawSample } from '../host/metrics/sample';
 import path from 'node:path';
 import { buildDomainXml } from './domain-xml';
 import {
@@ -319,13 +321,15 @@ export class LibvirtDriver implements InstanceDriver {
     return objects;
   }
 
-  async stats(instanceId: string) {
-    return this.connect(async (hv) => {
-      const domain = await this.lookup(hv, instanceId);
-      if (!domain) throw new Error(`domain of ${instanceId} is not defined`);
-      const info = await hv.domainGetInfo(domain);
-      return { cpuNanos: info.cpuTime, memoryBytes: info.memory * 1024 };
-    });
+  /** Every running domain in one `virsh domstats` call (libvirt's bulk statistics), ours by name. */
+  async sampleAll(): Promise<Map<string, RawSample>> {
+    const text = await run('virsh', ['-c', this.o.uri, 'domstats', '--raw', '--list-running', '--state', '--cpu-total', '--balloon', '--block', '--interface'], 15_000);
+    const out = new Map<string, RawSample>();
+    for (const [name, sample] of parseDomstats(text)) {
+      const id = /^vc-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(name)?.[1];
+      if (id) out.set(id, sample);
+    }
+    return out;
   }
 }
 

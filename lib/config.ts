@@ -62,6 +62,9 @@ export function loadConfig() {
     hostWatchSeconds: num('VCLOUD_HOST_WATCH_SECONDS', 5),
     busySourceWaitSeconds: num('VCLOUD_BUSY_SOURCE_WAIT_SECONDS', 600),
     peerAddress: env('VCLOUD_AGENT_PEER_ADDRESS', ''),
+    // Agentless monitoring: how often the agent reads its instances, and where it serves /metrics (unset: not served).
+    metricsIntervalSeconds: num('VCLOUD_METRICS_INTERVAL_SECONDS', 10),
+    agentMetricsAddress: env('VCLOUD_AGENT_METRICS_ADDRESS', ''),
     watchdogDir: env('VCLOUD_WATCHDOG_DIR', path.join(dataDir, 'watchdog')),
     // Storage garbage collection: the registry's unnamed blobs (run with the registry's own binary
     // where its config and storage are) and the image store's unnamed files.

@@ -30,14 +30,15 @@ start_host() {
 }
 # TCG: ordinary guest kernels hang under this machine's /dev/kvm; real hosts use kvm.
 start_host host-agent VCLOUD_LIBVIRT_DOMAIN_TYPE="${VCLOUD_LIBVIRT_DOMAIN_TYPE:-qemu}" \
-  VCLOUD_HOST_ID="${VCLOUD_HOST_ID:-local-1}" VCLOUD_HOST_ZONE="${VCLOUD_SEED_ZONE:-default}" VCLOUD_AGENT_PEER_ADDRESS=127.0.0.1:7601
+  VCLOUD_HOST_ID="${VCLOUD_HOST_ID:-local-1}" VCLOUD_HOST_ZONE="${VCLOUD_SEED_ZONE:-default}" VCLOUD_AGENT_PEER_ADDRESS=127.0.0.1:7601 \
+  VCLOUD_AGENT_METRICS_ADDRESS=127.0.0.1:9101
 
 # VCLOUD_HOSTS=2: a second host (local-2) with its own engine and libvirtd, on the same bridge.
 if [[ "${VCLOUD_HOSTS:-1}" -ge 2 ]]; then
   start_host_b_services
   start_host host-agent-2 VCLOUD_LIBVIRT_DOMAIN_TYPE="${VCLOUD_LIBVIRT_DOMAIN_TYPE:-qemu}" VCLOUD_HOST_ID=local-2 \
     VCLOUD_HOST_ZONE="${VCLOUD_SEED_ZONE:-default}" VCLOUD_DOCKER_SOCKET="$HOST_B_DOCKER_SOCK" VCLOUD_LIBVIRT_URI="$HOST_B_LIBVIRT_URI" \
-    VCLOUD_AGENT_PEER_ADDRESS=127.0.0.1:7602
+    VCLOUD_AGENT_PEER_ADDRESS=127.0.0.1:7602 VCLOUD_AGENT_METRICS_ADDRESS=127.0.0.1:9102
 fi
 
 API="http://${VCLOUD_API_HOST:-127.0.0.1}:${VCLOUD_API_PORT:-8080}"

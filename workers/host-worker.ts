@@ -17,6 +17,8 @@ import { diskGbFree, readNumaTopology } from '../host/machine';
 import { sweepStaleCopies } from './stale-copies';
 import { createDrivers, hostDir } from './agent/drivers';
 import { ControlPlaneContact } from './agent/control-plane';
+import { InstanceMonitor } from '../host/metrics/monitor';
+import { instancesOnHost } from '../db/monitoring';
 
 /** Start-up steps that need Postgres wait for it (with backoff) instead of ending the agent. */
 async function patiently<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
@@ -56,6 +58,12 @@ async function main() {
     watchdogDir: config.watchdogDir, peerAddress: config.peerAddress, log, partitionFile: process.env.VCLOUD_TEST_PARTITION_FILE,
   });
   contact.start();
+  const monitor = new InstanceMonitor({
+    hostId: config.hostId, drivers, intervalSeconds: config.metricsIntervalSeconds, log,
+    instances: () => instancesOnHost(db, config.hostId),
+  });
+  monitor.start();
+  if (config.agentMetricsAddress) monitor.listen(config.agentMetricsAddress);
 
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const activities = {
@@ -105,6 +113,7 @@ async function main() {
     running = [];
   }
   clearInterval(partitionWatch);
+  monitor.stop();
   contact.stop();
   await connection.close();
   await client.close();

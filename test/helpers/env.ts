@@ -13,11 +13,11 @@ export const TEST_CONTROL_QUEUE = 'vcloud-control-test';
 export const TEMPORAL_ADDRESS = process.env.VCLOUD_TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 export const TEST_ZONE = { id: 'test', subnet: '10.214.0.0/24', gateway: '10.214.0.1', bridge: 'vctest0' };
 export const TEST_POOL = ['10.214.0.10', '10.214.0.250'] as const;
-export const HOST_A = { id: 'test-a', dockerSocket: '/var/run/docker.sock', libvirtUri: 'qemu:///system', peerAddress: '127.0.0.1:17601' };
+export const HOST_A = { id: 'test-a', dockerSocket: '/var/run/docker.sock', libvirtUri: 'qemu:///system', peerAddress: '127.0.0.1:17601', metricsAddress: '127.0.0.1:19101' };
 /** Host B: a second Docker engine with its own socket and data root, on the same zone bridge. */
 export const HOST_B = {
   id: 'test-b', dockerSocket: path.join(DATA, 'docker-b.sock'), libvirtUri: `qemu+unix:///system?socket=${path.join(DATA, 'libvirt-b', 'run', 'libvirt-sock')}`,
-  peerAddress: '127.0.0.1:17602',
+  peerAddress: '127.0.0.1:17602', metricsAddress: '127.0.0.1:19102',
 };
 /** Fencing times of the test platform (heartbeat every 2 s): a host fences itself after 6 s cut off, is dead after 10. */
 export const TEST_SELF_FENCE_SECONDS = 6;

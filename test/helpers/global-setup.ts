@@ -24,14 +24,14 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
   }
 }
 
-type TestHost = { id: string; dockerSocket: string; libvirtUri: string; peerAddress: string };
+type TestHost = { id: string; dockerSocket: string; libvirtUri: string; peerAddress: string; metricsAddress: string };
 /** While this file exists, the host's agent behaves as cut off from Postgres and Temporal (test only). */
 export const partitionFile = (h: { id: string }) => path.join(DATA, `test-partition-${h.id}`);
 
 const hostEnv = (h: TestHost, extra: Record<string, string> = {}) => ({
   VCLOUD_HOST_ID: h.id, VCLOUD_HOST_ZONE: TEST_ZONE.id, VCLOUD_DOCKER_SOCKET: h.dockerSocket,
   VCLOUD_LIBVIRT_URI: h.libvirtUri, VCLOUD_LIBVIRT_DOMAIN_TYPE: 'qemu', VCLOUD_AGENT_PEER_ADDRESS: h.peerAddress,
-  VCLOUD_TEST_PARTITION_FILE: partitionFile(h), ...extra,
+  VCLOUD_TEST_PARTITION_FILE: partitionFile(h), VCLOUD_AGENT_METRICS_ADDRESS: h.metricsAddress, VCLOUD_METRICS_INTERVAL_SECONDS: '2', ...extra,
 });
 
 /** A test host's agent: its own Docker engine and libvirt, TCG guests, the test zone, its peer address. */
