@@ -7,6 +7,7 @@ import { catalogRoutes } from './routes/catalog';
 import { adminRoutes } from './routes/admin';
 import { ipHealthRoutes } from './routes/ip-health';
 import { storageGcRoutes } from './routes/storage-gc';
+import { monitoringRoutes } from './routes/monitoring';
 import { imageRoutes } from './routes/images';
 import { migrationRoutes } from './routes/migration';
 import { openapi } from './openapi';
@@ -55,6 +56,7 @@ export function createApp(deps: Deps, log: Logger): express.Express {
   app.use(adminRoutes(deps));
   app.use(ipHealthRoutes(deps));
   app.use(storageGcRoutes(deps));
+  app.use(monitoringRoutes(deps));
   app.use(imageRoutes(deps));
   app.use(migrationRoutes(deps));
   app.use(auditRoutes(deps));

@@ -65,6 +65,8 @@ export function loadConfig() {
     // Agentless monitoring: how often the agent reads its instances, and where it serves /metrics (unset: not served).
     metricsIntervalSeconds: num('VCLOUD_METRICS_INTERVAL_SECONDS', 10),
     agentMetricsAddress: env('VCLOUD_AGENT_METRICS_ADDRESS', ''),
+    /** The Prometheus the API reads monitoring from (unset: its monitoring routes answer 503). */
+    prometheusUrl: process.env.VCLOUD_PROMETHEUS_URL || undefined,
     watchdogDir: env('VCLOUD_WATCHDOG_DIR', path.join(dataDir, 'watchdog')),
     // Storage garbage collection: the registry's unnamed blobs (run with the registry's own binary
     // where its config and storage are) and the image store's unnamed files.

@@ -3,7 +3,7 @@
 # the system (Postgres, the system libvirtd) are left running.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-for name in host-agent-2-watchdog host-agent-2 host-agent-watchdog host-agent control-worker api; do stop_bg "$name"; done
+for name in prometheus host-agent-2-watchdog host-agent-2 host-agent-watchdog host-agent control-worker api; do stop_bg "$name"; done
 stop_host_b_services
 for name in registry temporal dockerd; do stop_bg "$name"; done
 log "stopped"

@@ -26,11 +26,12 @@ PG_DB="${VCLOUD_PG_DATABASE:-vcloud}"
 TEMPORAL_PORT="${VCLOUD_TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${VCLOUD_TEMPORAL_UI_PORT:-8233}"
 REGISTRY_ADDR="${VCLOUD_REGISTRY:-127.0.0.1:5000}"
+PROMETHEUS_ADDR="${VCLOUD_PROMETHEUS_ADDR:-127.0.0.1:9090}"
 SEARCH_ATTRIBUTES=(VcInstanceId VcHostId VcZone VcOperation)
 
 APT_PACKAGES=(docker.io docker-registry postgresql libvirt-daemon-system libvirt-dev qemu-system-x86
   qemu-utils qemu-guest-agent busybox-static iproute2 iputils-ping fping e2fsprogs linux-image-amd64 cpio kmod
-  curl ca-certificates util-linux procps)
+  curl ca-certificates util-linux procps prometheus)
 
 log() { printf '[vcloud] %s\n' "$*" >&2; }
 
@@ -178,6 +179,29 @@ http:
 YML
   start_bg registry docker-registry serve "$DATA/registry.yml"
   wait_for registry 30 registry_ready
+}
+
+# The embedded monitoring store: Debian's Prometheus, finding the host agents through the API's
+# HTTP service discovery (with the admin token as its bearer), keeping VCLOUD_PROMETHEUS_RETENTION.
+start_prometheus() {
+  local api="$1" token_file="$2"
+  curl -fsS "http://$PROMETHEUS_ADDR/-/ready" >/dev/null 2>&1 && return 0
+  log "starting Prometheus on $PROMETHEUS_ADDR"
+  mkdir -p "$DATA/prometheus"
+  cat >"$DATA/prometheus.yml" <<YML
+global:
+  scrape_interval: ${VCLOUD_PROMETHEUS_SCRAPE_INTERVAL:-10s}
+scrape_configs:
+  - job_name: vcloud-agents
+    http_sd_configs:
+      - url: $api/v1/monitoring/targets
+        refresh_interval: 30s
+        authorization:
+          credentials_file: $token_file
+YML
+  start_bg prometheus prometheus --config.file="$DATA/prometheus.yml" --storage.tsdb.path="$DATA/prometheus" \
+    --storage.tsdb.retention.time="${VCLOUD_PROMETHEUS_RETENTION:-15d}" --web.listen-address="$PROMETHEUS_ADDR"
+  wait_for prometheus 60 curl -fsS "http://$PROMETHEUS_ADDR/-/ready"
 }
 
 start_libvirtd() {

@@ -16,6 +16,7 @@ ensure_bridge "$VCLOUD_SEED_BRIDGE" "${VCLOUD_SEED_GATEWAY:-10.213.0.1}/${VCLOUD
 node "$ROOT/dist/db/migrate-cli.js" latest
 node "$ROOT/dist/scripts/seed.js"
 
+export VCLOUD_PROMETHEUS_URL="${VCLOUD_PROMETHEUS_URL:-http://${VCLOUD_PROMETHEUS_ADDR:-127.0.0.1:9090}}"
 start_bg api node "$ROOT/dist/api/server.js"
 start_bg control-worker node "$ROOT/dist/workers/control-worker.js"
 # Each host: its agent, and its fence watchdog beside it (workers/fence-watchdog.ts), which fences the
@@ -43,4 +44,5 @@ fi
 
 API="http://${VCLOUD_API_HOST:-127.0.0.1}:${VCLOUD_API_PORT:-8080}"
 wait_for API 90 curl -fsS "$API/healthz"
-log "vcloud is up: API $API, Temporal UI http://127.0.0.1:$TEMPORAL_UI_PORT, admin token in $DATA/admin-token, logs in $LOGS"
+start_prometheus "$API" "${VCLOUD_ADMIN_TOKEN_FILE:-$DATA/admin-token}"
+log "vcloud is up: API $API, Temporal UI http://127.0.0.1:$TEMPORAL_UI_PORT, Prometheus http://$PROMETHEUS_ADDR, admin token in $DATA/admin-token, logs in $LOGS"

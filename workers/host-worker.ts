@@ -18,7 +18,7 @@ import { sweepStaleCopies } from './stale-copies';
 import { createDrivers, hostDir } from './agent/drivers';
 import { ControlPlaneContact } from './agent/control-plane';
 import { InstanceMonitor } from '../host/metrics/monitor';
-import { instancesOnHost } from '../db/monitoring';
+import { instancesOnHost, setMetricsAddress } from '../db/monitoring';
 
 /** Start-up steps that need Postgres wait for it (with backoff) instead of ending the agent. */
 async function patiently<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
@@ -49,6 +49,7 @@ async function main() {
       kinds: Object.keys(drivers),
     });
     await setPeerAddress(db, config.hostId, config.peerAddress || null);
+    await setMetricsAddress(db, config.hostId, config.agentMetricsAddress || null);
   });
   await patiently(log, 'sweeping stale copies', () => sweepStaleCopies(db, config.hostId, drivers, log));
 

@@ -26,6 +26,8 @@ export const TEST_HOST_WATCH_SCHEDULE = 'vcloud-host-watch-test';
 export const TEST_IP_HEALTH_SCHEDULE = 'ip-pool-health-test';
 export const TEST_RECONCILE_SCHEDULE = 'vcloud-reconcile-test';
 export const TEST_STORAGE_GC_SCHEDULE = 'vcloud-storage-gc-test';
+/** Where the monitoring test runs its own Prometheus (the API of the test platform reads it there). */
+export const TEST_PROMETHEUS_ADDR = '127.0.0.1:19090';
 /** The test platform's reconciler runs often and acts soon, so the tests see it work in seconds. */
 export const TEST_RECONCILE_SECONDS = 5;
 /** Where the tests put hold files (lib/test-holds.ts) to stop a process at a named step. */
@@ -68,6 +70,7 @@ export function processEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
     VCLOUD_BUSY_SOURCE_WAIT_SECONDS: '120',
     VCLOUD_WATCHDOG_DIR: path.join(DATA, 'test-watchdog'),
     VCLOUD_STORAGE_GC_SCHEDULE_ID: TEST_STORAGE_GC_SCHEDULE,
+    VCLOUD_PROMETHEUS_URL: `http://${TEST_PROMETHEUS_ADDR}`,
     ...extra,
   };
 }

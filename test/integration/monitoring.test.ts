@@ -1,6 +1,9 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Knex } from 'knex';
-import { apiClient, createBody, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
-import { HOST_A, TEST_ZONE } from '../helpers/env';
+import { adminToken, apiClient, createBody, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
+import { DATA, HOST_A, HOST_B, TEST_API, TEST_PROMETHEUS_ADDR, TEST_ZONE } from '../helpers/env';
 import { docker, inside } from '../helpers/hosts';
 import { run } from '../../host/run';
 
@@ -68,6 +71,51 @@ describe('agentless monitoring', () => {
         && (s.value('vcloud_instance_network_transmit_packets_per_second', c.id) ?? 0) > 10;
     }, 30_000);
     await flood;
+  }, 300_000);
+
+  test('a real Prometheus finds the agents through the API, and the API answers an instance\'s series from it; Prometheus down is a 503 within seconds', async () => {
+    const burner = (await db('instances').where({ name: 'mon-burn' }).whereNot({ state: 'deleted' }).first());
+    const user = apiClient(null);
+    expect((await user.get('/v1/monitoring/targets')).status).toBe(401);
+    expect((await admin.get('/v1/monitoring/targets')).body).toEqual(expect.arrayContaining([
+      { targets: [HOST_A.metricsAddress], labels: { vcloud_host: HOST_A.id, vcloud_zone: TEST_ZONE.id } },
+      { targets: [HOST_B.metricsAddress], labels: { vcloud_host: HOST_B.id, vcloud_zone: TEST_ZONE.id } },
+    ]));
+    // Before it runs: a clear 503, quickly.
+    const early = Date.now();
+    expect(await admin.get(`/v1/instances/${burner.id}/metrics?range=5m&step=5s`)).toMatchObject({ status: 503, body: { detail: expect.stringMatching(/monitoring is unavailable/) } });
+    expect(Date.now() - early).toBeLessThan(6_000);
+
+    const dir = path.join(DATA, 'test-prometheus');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'token'), adminToken(), { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, 'prometheus.yml'), [
+      'global:', '  scrape_interval: 2s', 'scrape_configs:', '  - job_name: vcloud-agents', '    http_sd_configs:',
+      `      - url: ${TEST_API}/v1/monitoring/targets`, '        refresh_interval: 5s', '        authorization:', `          credentials_file: ${path.join(dir, 'token')}`, '',
+    ].join('\n'));
+    const prometheus: ChildProcess = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=${TEST_PROMETHEUS_ADDR}`, '--storage.tsdb.retention.time=1h'], { stdio: 'ignore' });
+    try {
+      let last: { status: number; body: any } = { status: 0, body: null };
+      await waitUntil('the burner\'s CPU through the API', async () => {
+        last = await admin.get(`/v1/instances/${burner.id}/metrics?range=2m&step=2s`);
+        return last.status === 200 && last.body.series.cpuPercent.some(([, v]: [number, number]) => v >= 80);
+      }, 90_000);
+      expect(Object.keys(last.body.series)).toEqual(expect.arrayContaining(['cpuPercent', 'memoryUsedBytes', 'diskWriteBytesPerSecond', 'networkReceiveBytesPerSecond']));
+      // Owners read theirs; nobody else's (404). Admins read hosts' and zones' sums.
+      const host = await admin.get(`/v1/hosts/${HOST_A.id}/metrics?range=2m&step=2s`);
+      expect(host.status).toBe(200);
+      expect(host.body.series.cpuPercentSum.length).toBeGreaterThan(0);
+      expect((await admin.get(`/v1/zones/${TEST_ZONE.id}/metrics?range=2m&step=2s`)).status).toBe(200);
+      expect((await admin.get(`/v1/instances/${burner.id}/metrics?range=1d&step=1s`)).status).toBe(400);
+    } finally {
+      prometheus.kill('SIGTERM');
+      await new Promise((r) => prometheus.once('exit', r));
+    }
+    const after = Date.now();
+    expect((await admin.get(`/v1/instances/${burner.id}/metrics`)).status).toBe(503);
+    expect(Date.now() - after).toBeLessThan(6_000);
   }, 300_000);
 
   test('a VM under load shows its CPU, memory and the round\'s own cost', async () => {
