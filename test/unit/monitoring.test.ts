@@ -1,4 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseDomstats } from '../../host/metrics/domstats';
+import { InstanceMonitor } from '../../host/metrics/monitor';
+import { INSTANCE_SERIES } from '../../api/prometheus';
+import { projectRoot } from '../../lib/config';
+import { createLogger } from '../../lib/logger';
 import { rates, type RawSample } from '../../host/metrics/sample';
 
 const zero: RawSample = {
@@ -30,5 +36,14 @@ describe('monitoring samples', () => {
       at: 7, cpuNanos: 5e9, memoryUsedBytes: 100000 * 1024, memoryLimitBytes: 163840 * 1024, diskReadBytes: 15, diskWriteBytes: 25,
       diskReadOps: 2, diskWriteOps: 3, netRxBytes: 100, netTxBytes: 50, netRxPackets: 3, netTxPackets: 2,
     });
+  });
+
+  test('the Grafana dashboard and the API read only series the agents export', () => {
+    const monitor = new InstanceMonitor({ hostId: 'h', drivers: {}, instances: async () => [], intervalSeconds: 10, log: createLogger('test', 'silent') });
+    const exported = new Set(monitor.registry.getMetricsAsArray().map((m) => m.name));
+    const dashboard = fs.readFileSync(path.join(projectRoot, 'docs', 'grafana-dashboard.json'), 'utf8');
+    const used = new Set([...dashboard.matchAll(/vcloud_\w+/g)].map((m) => m[0]));
+    for (const name of [...used, ...Object.values(INSTANCE_SERIES)]) expect([name, exported.has(name)]).toEqual([name, true]);
+    expect(JSON.parse(dashboard).panels.length).toBeGreaterThanOrEqual(6);
   });
 });
