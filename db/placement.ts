@@ -81,10 +81,17 @@ export async function claimHost(knex: Knex, instanceId: string, ratios: Ratios, 
   if (first.host_id && first.cpuset) return { hostId: first.host_id, cpuset: first.cpuset };
   const ranking = rankHosts(await topCandidates(knex, first, ratios, liveSeconds), requestOf(first), ratios);
   for (const option of ranking.hosts) {
-    const claim = await knex.transaction(async (trx) => {
+    const claim = await knex.transaction(async (trx): Promise<Claim | null | 'stale'> => {
       const instance = await trx('instances').where({ id: instanceId }).forUpdate().first() as InstanceRow;
       if (instance.host_id && instance.cpuset) return { hostId: instance.host_id, cpuset: instance.cpuset };
       const hostRow = await trx('hosts').where({ id: option.id }).forUpdate().first();
+      // The app's instances here, under the host's lock (every claim to it holds that lock): if a
+      // concurrent claim of the same app landed here since the ranking, rank again, so that
+      // instances created at once (a batch) still spread.
+      if (instance.app && round < 5) {
+        const here = await appCounts(trx, instance).where({ host_id: option.id });
+        if (Number(here[0]?.n ?? 0) !== option.appCount) return 'stale';
+      }
       const fresh = candidate(toHostRow(hostRow), option.appCount, liveSeconds);
       if (rankHosts([fresh], requestOf(instance), ratios).hosts.length === 0) return null;
       const cpuset = chooseCpuset(toHostRow(hostRow).numa.nodes, await cpuUsageOnHost(trx, option.id, instanceId), instance.vcpus);
@@ -92,6 +99,7 @@ export async function claimHost(knex: Knex, instanceId: string, ratios: Ratios, 
       await trx('instances').where({ id: instanceId }).update({ host_id: option.id, cpuset, updated_at: trx.fn.now() });
       return { hostId: option.id, cpuset };
     });
+    if (claim === 'stale') return claimHost(knex, instanceId, ratios, liveSeconds, round + 1);
     if (claim) return claim;
   }
   // Every one of the best hosts was filled by concurrent claims: look at the whole zone again.
