@@ -183,6 +183,7 @@ YML
 
 # The embedded monitoring store: Debian's Prometheus, finding the host agents through the API's
 # HTTP service discovery (with the admin token as its bearer), keeping VCLOUD_PROMETHEUS_RETENTION.
+# The type is spelled out: Debian's 2.42 sends the bare token to an HTTP SD endpoint otherwise.
 start_prometheus() {
   local api="$1" token_file="$2"
   curl -fsS "http://$PROMETHEUS_ADDR/-/ready" >/dev/null 2>&1 && return 0
@@ -197,6 +198,7 @@ scrape_configs:
       - url: $api/v1/monitoring/targets
         refresh_interval: 30s
         authorization:
+          type: Bearer
           credentials_file: $token_file
 YML
   start_bg prometheus prometheus --config.file="$DATA/prometheus.yml" --storage.tsdb.path="$DATA/prometheus" \

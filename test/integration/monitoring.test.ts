@@ -92,10 +92,11 @@ describe('agentless monitoring', () => {
     fs.writeFileSync(path.join(dir, 'token'), adminToken(), { mode: 0o600 });
     fs.writeFileSync(path.join(dir, 'prometheus.yml'), [
       'global:', '  scrape_interval: 2s', 'scrape_configs:', '  - job_name: vcloud-agents', '    http_sd_configs:',
-      `      - url: ${TEST_API}/v1/monitoring/targets`, '        refresh_interval: 5s', '        authorization:', `          credentials_file: ${path.join(dir, 'token')}`, '',
+      `      - url: ${TEST_API}/v1/monitoring/targets`, '        refresh_interval: 5s', '        authorization:', '          type: Bearer', `          credentials_file: ${path.join(dir, 'token')}`, '',
     ].join('\n'));
+    const promLog = fs.openSync(path.join(dir, 'prometheus.log'), 'a');
     const prometheus: ChildProcess = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=${TEST_PROMETHEUS_ADDR}`, '--storage.tsdb.retention.time=1h'], { stdio: 'ignore' });
+      `--web.listen-address=${TEST_PROMETHEUS_ADDR}`, '--storage.tsdb.retention.time=1h'], { stdio: ['ignore', promLog, promLog] });
     try {
       let last: { status: number; body: any } = { status: 0, body: null };
       await waitUntil('the burner\'s CPU through the API', async () => {

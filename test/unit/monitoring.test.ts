@@ -42,7 +42,7 @@ describe('monitoring samples', () => {
     const monitor = new InstanceMonitor({ hostId: 'h', drivers: {}, instances: async () => [], intervalSeconds: 10, log: createLogger('test', 'silent') });
     const exported = new Set(monitor.registry.getMetricsAsArray().map((m) => m.name));
     const dashboard = fs.readFileSync(path.join(projectRoot, 'docs', 'grafana-dashboard.json'), 'utf8');
-    const used = new Set([...dashboard.matchAll(/vcloud_\w+/g)].map((m) => m[0]));
+    const used = new Set([...dashboard.matchAll(/vcloud_(?:instance|agent)_\w+/g)].map((m) => m[0]));
     for (const name of [...used, ...Object.values(INSTANCE_SERIES)]) expect([name, exported.has(name)]).toEqual([name, true]);
     expect(JSON.parse(dashboard).panels.length).toBeGreaterThanOrEqual(6);
   });
