@@ -53,21 +53,18 @@ export function monitoringRoutes(deps: Deps): Router {
     Promise.all(Object.entries(INSTANCE_SERIES).map(async ([key, metric]) =>
       [key === 'cpuPercent' ? 'cpuPercentSum' : key, await queryRange(config.prometheusUrl, `sum(${metric}{${label}="${value}"})`, window)] as const));
 
-  router.get('/v1/hosts/:id/metrics', asyncRoute(async (req, res) => {
-    requireAdmin(req);
-    const host = await getHost(db, req.params.id);
-    if (!host) throw new NotFoundError(`host ${req.params.id} not found`);
-    const q = parse(metricsQuery, req.query);
-    res.json({ hostId: host.id, range: q.range, step: q.step, series: Object.fromEntries(await usage('host', host.id, windowOf(q))) });
-  }));
-
-  router.get('/v1/zones/:id/metrics', asyncRoute(async (req, res) => {
-    requireAdmin(req);
-    const zone = await getZone(db, req.params.id);
-    if (!zone) throw new NotFoundError(`zone ${req.params.id} not found`);
-    const q = parse(metricsQuery, req.query);
-    res.json({ zone: zone.id, range: q.range, step: q.step, series: Object.fromEntries(await usage('zone', zone.id, windowOf(q))) });
-  }));
+  const scopes = [
+    { path: 'hosts', label: 'host', key: 'hostId', exists: async (id: string) => Boolean(await getHost(db, id)) },
+    { path: 'zones', label: 'zone', key: 'zone', exists: async (id: string) => Boolean(await getZone(db, id)) },
+  ] as const;
+  for (const scope of scopes) {
+    router.get(`/v1/${scope.path}/:id/metrics`, asyncRoute(async (req, res) => {
+      requireAdmin(req);
+      if (!(await scope.exists(req.params.id))) throw new NotFoundError(`${scope.label} ${req.params.id} not found`);
+      const q = parse(metricsQuery, req.query);
+      res.json({ [scope.key]: req.params.id, range: q.range, step: q.step, series: Object.fromEntries(await usage(scope.label, req.params.id, windowOf(q))) });
+    }));
+  }
 
   return router;
 }

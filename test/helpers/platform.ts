@@ -51,6 +51,16 @@ export async function waitForOperation(api: ApiClient, operationId: string, time
   return last;
 }
 
+/** Deletes each instance that is still there and waits for each delete to end; what each ended as. */
+export async function deleteInstances(api: ApiClient, ids: string[]): Promise<string[]> {
+  const states: string[] = [];
+  for (const id of ids) {
+    const res = await api.del(`/v1/instances/${id}`);
+    states.push(res.status === 202 ? (await waitForOperation(api, res.body.operation.id)).state : `not deleted (${res.status})`);
+  }
+  return states;
+}
+
 export function testDb(): Knex {
   return createDb(TEST_DB_URL, { min: 0, max: 4 });
 }

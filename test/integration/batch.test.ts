@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { apiClient, assertAddressInvariants, createBody, pings, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
+import { apiClient, assertAddressInvariants, createBody, deleteInstances, pings, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
 import { HOST_A, HOST_B, TEST_ZONE } from '../helpers/env';
 import { createUser, issueToken } from '../../db/users';
 import { putGrant } from '../../db/grants';
@@ -17,12 +17,9 @@ describe('batch create', () => {
   beforeAll(() => { db = testDb(); admin = apiClient(); });
   afterAll(() => db.destroy());
 
-  async function deleteAll(ids: string[]) {
-    for (const id of ids) {
-      const res = await admin.del(`/v1/instances/${id}`);
-      if (res.status === 202) expect(await waitForOperation(admin, res.body.operation.id)).toMatchObject({ state: 'succeeded' });
-    }
-  }
+  const deleteAll = async (ids: string[]) => {
+    for (const state of await deleteInstances(admin, ids)) if (!state.startsWith('not deleted')) expect(state).toBe('succeeded');
+  };
 
   test('four containers: name-1..name-4, running at distinct addresses, spread over both hosts, with progress and each member its own operation', async () => {
     const res = await admin.post('/v1/instances', createBody('batch', { count: 4 }));

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { adminToken, apiClient, createBody, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
+import { adminToken, apiClient, deleteInstances, createBody, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
 import { DATA, HOST_A, HOST_B, TEST_API, TEST_PROMETHEUS_ADDR, TEST_ZONE } from '../helpers/env';
 import { docker, inside } from '../helpers/hosts';
 import { run } from '../../host/run';
@@ -31,10 +31,7 @@ describe('agentless monitoring', () => {
   const made: string[] = [];
   beforeAll(() => { db = testDb(); admin = apiClient(); });
   afterAll(async () => {
-    for (const id of made) {
-      const res = await admin.del(`/v1/instances/${id}`);
-      if (res.status === 202) await waitForOperation(admin, res.body.operation.id);
-    }
+    await deleteInstances(admin, made);
     await db.destroy();
   }, 180_000);
 

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { apiClient, createBody, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
+import { apiClient, createBody, deleteInstances, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
 import { HOST_A, HOST_B, TEST_ZONE } from '../helpers/env';
 import { inside } from '../helpers/hosts';
 import { createUser, issueToken } from '../../db/users';
@@ -31,10 +31,7 @@ describe('images made by users', () => {
   });
 
   afterAll(async () => {
-    for (const id of made) {
-      const res = await admin.del(`/v1/instances/${id}`);
-      if (res.status === 202) await waitForOperation(admin, res.body.operation.id);
-    }
+    await deleteInstances(admin, made);
     await db.destroy();
   }, 180_000);
 
