@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../lib/config';
 import { run } from '../host/run';
 import { DockerDriver } from '../drivers/docker-driver';
 import { InstanceMonitor } from '../host/metrics/monitor';
@@ -20,9 +22,13 @@ const ROUNDS = intArg('rounds', 6, 60);
 const INTERVAL_MS = 10_000;
 const IMAGE = '127.0.0.1:5000/vcloud/busybox:1';
 
+/** The default engine's pid: from `npm run up`'s pid file, or a system dockerd's; null when neither is there. */
 const dockerdPid = (): number | null => {
-  const pid = Number(fs.readFileSync('/var/run/docker.pid', 'utf8').trim());
-  return Number.isInteger(pid) && pid > 1 ? pid : null;
+  for (const file of [path.join(loadConfig().dataDir, 'pids', 'dockerd.dockerd.pid'), '/var/run/docker.pid']) {
+    const pid = Number(fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : NaN);
+    if (Number.isInteger(pid) && pid > 1 && fs.existsSync(`/proc/${pid}`)) return pid;
+  }
+  return null;
 };
 /** user+system CPU seconds of a process, from /proc. */
 const cpuOf = (pid: number | null): number => {
