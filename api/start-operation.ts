@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Workflow } from '@temporalio/common';
 import { claimIdempotencyKey, storeIdempotentResponse, type StoredResponse } from '../db/idempotency';
 import { closeOperation, getOperation, insertOperation, type OperationRow } from '../db/operations';
-import { transitionInstance } from '../db/instances';
+import { failUnstartedMembers, transitionInstance } from '../db/instances';
 import { markImageFailed } from '../db/images';
 import { AppError, ConflictError, ValidationError } from '../lib/errors';
 import type { InstanceState } from '../lib/instance-states';
@@ -50,6 +50,7 @@ const UNDO_INTENT: Record<string, (trx: Knex.Transaction, op: OperationRow) => P
   evacuate: (trx, op) => trx('hosts').where({ id: op.host_id, state: 'draining' }).update({ state: op.prior_state ?? 'enabled' }),
   convert: (trx, op) => markImageFailed(trx, op.image_id!, 'its workflow could not be started'),
   'make-image': (trx, op) => markImageFailed(trx, op.image_id!, 'its workflow could not be started'),
+  'batch-create': (trx, op) => failUnstartedMembers(trx, (op.input as { members?: string[] }[])[0]?.members ?? [], 'its batch could not be started'),
   snapshot: (trx, op) => trx('snapshots').where({ id: (op.input as { snapshotId?: string }[])[0]?.snapshotId ?? null, state: 'pending' })
     .update({ state: 'failed', failure: 'its workflow could not be started' }),
 };

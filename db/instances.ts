@@ -89,3 +89,10 @@ export async function cpuUsageOnHost(db: Db, hostId: string, exceptInstanceId: s
   for (const r of [...placed, ...incoming]) for (const cpu of r.cpuset ?? []) usage.set(cpu, (usage.get(cpu) ?? 0) + 1);
   return usage;
 }
+
+/** A batch's members it never started (no operation of their own): failed, holding nothing any more. */
+export async function failUnstartedMembers(db: Db, instanceIds: string[], failure: string): Promise<number> {
+  return db('instances').whereIn('id', instanceIds).where({ state: 'pending' })
+    .whereNotExists((q) => q.from('operations as o').whereRaw('o.instance_id = instances.id'))
+    .update({ state: 'failed', failure, updated_at: db.fn.now() });
+}

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { lockInstance, transitionInstance } from '../../db/instances';
+import { failUnstartedMembers, lockInstance, transitionInstance } from '../../db/instances';
 import { insertOperation, nextSequence, type OpRef } from '../../db/operations';
 import { DELETABLE_STATES } from '../../lib/instance-states';
 import { inRun } from './instance-activities';
@@ -33,12 +33,7 @@ export function createBatchActivities({ db }: { db: Knex }) {
 
     /** Members the batch never started (it failed or was cancelled first): failed, so they hold no quota. */
     async failUnstartedMembers(op: OpRef, instanceIds: string[], reason: string): Promise<number> {
-      return inRun(db, op, async (trx) => {
-        const n = await trx('instances').whereIn('id', instanceIds).where({ state: 'pending' })
-          .whereNotExists((q) => q.from('operations as o').whereRaw('o.instance_id = instances.id'))
-          .update({ state: 'failed', failure: reason, updated_at: trx.fn.now() });
-        return n;
-      });
+      return inRun(db, op, (trx) => failUnstartedMembers(trx, instanceIds, reason));
     },
 
     /** An all-or-nothing batch that failed deletes the members it made, each by its own delete operation. */

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { lockInstance, transitionInstance } from '../../db/instances';
+import { lockInstance, transitionInstance, failUnstartedMembers } from '../../db/instances';
 import { closeOperation, insertOperation, nextSequence, runningOperations, type OperationRow } from '../../db/operations';
 import { clearStaleCopy, staleCopiesOn } from '../../db/snapshots';
 import { liveSince } from '../../db/host-liveness';
@@ -74,10 +74,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       if ((op.type === 'convert' || op.type === 'make-image') && op.image_id) await trx('images').where({ id: op.image_id, state: 'pending' }).update({ state: 'failed', failure: error });
       if (op.type === 'batch-create') {
         // Members it never started hold quota and nothing else; those it started are operations of their own.
-        const members = (op.input as { members?: string[] }[] | null)?.[0]?.members ?? [];
-        await trx('instances').whereIn('id', members).where({ state: 'pending' })
-          .whereNotExists((q) => q.from('operations as o').whereRaw('o.instance_id = instances.id'))
-          .update({ state: 'failed', failure: `its batch ${error}`, updated_at: trx.fn.now() });
+        await failUnstartedMembers(trx, (op.input as { members?: string[] }[] | null)?.[0]?.members ?? [], `its batch ${error}`);
       }
       return true;
     });

@@ -259,6 +259,9 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
       expect(created).toMatchObject({ status: 503, type: expect.stringContaining('problem+json') });
       expect(await other('POST', '/v1/instances', createBody('never-started'), key)).toMatchObject({ status: 503, body: created.body });
       expect(await db('instances').where({ name: 'never-started' }).first()).toMatchObject({ state: 'failed', ip: null });
+      // A batch that cannot start leaves no member pending (holding quota).
+      expect((await other('POST', '/v1/instances', createBody('never-batch', { count: 2 }))).status).toBe(503);
+      expect(await db('instances').where('name', 'like', 'never-batch-%').pluck('state')).toEqual(['failed', 'failed']);
       expect((await other('DELETE', `/v1/instances/${c.id}`)).status).toBe(503);
       expect(await instance(c.id)).toMatchObject({ state: 'running' });
       expect((await other('POST', `/v1/hosts/${HOST_B.id}/evacuate`, {})).status).toBe(503);
