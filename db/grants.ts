@@ -29,15 +29,14 @@ const limitOf = (r: Record<string, number>) => ({
 
 /** The user's grants with their usage, in one query per table (no query per grant). */
 export async function listGrants(db: Db, userId: string, page: PageRequest) {
-  const rows = await keysetPage(db('zone_grants').where({ user_id: userId }).select('*'), { columns: ['zone_id'] }, page, (r: Record<string, number>) => r);
   const usage = await usageByZone(db, userId);
-  return { next: rows.next, items: rows.items.map((r) => {
+  return keysetPage(db('zone_grants').where({ user_id: userId }).select('*'), { columns: ['zone_id'] }, page, (r: Record<string, number> & { zone_id: string }) => {
     const l = limitOf(r);
     return {
       zone: r.zone_id, maxVcpus: l.vcpus, maxMemoryMb: l.memoryMb, maxInstances: l.instances, maxDiskGb: l.diskGb, maxSnapshots: l.snapshots,
-      maxSnapshotGb: l.snapshotGb, usage: usage.get(r.zone_id as unknown as string) ?? noUsage(),
+      maxSnapshotGb: l.snapshotGb, usage: usage.get(r.zone_id) ?? noUsage(),
     };
-  }) };
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { cgroupsOf, readContainer } from '../host/metrics/cgroup';
+import { readContainer } from '../host/metrics/cgroup';
 import { vethNames } from '../host/bridge-plumbing';
 import type { RawSample } from '../host/metrics/sample';
 import { buildContainerOptions, pullReference } from './docker-options';
@@ -183,15 +183,16 @@ export class DockerDriver implements InstanceDriver {
     for (const c of containers) {
       const instanceId = c.Labels[INSTANCE_LABEL];
       if (!instanceId || !UUID.test(instanceId)) continue;
-      let known = this.initPids.get(instanceId);
-      const still = known && known.containerId === c.Id && [...(cgroupsOf(known.pid)?.values() ?? [])].some((p) => p.includes(c.Id));
-      if (!still) {
+      const veth = vethNames(instanceId, this.hostId).host;
+      const known = this.initPids.get(instanceId);
+      let sample = known?.containerId === c.Id ? readContainer(known.pid, veth, c.Id) : null;
+      if (!sample) {
+        // First seen, or restarted since: its init pid asked of the engine once.
         const pid = (await this.docker.getContainer(c.Id).inspect().catch(() => null))?.State?.Pid;
         if (!pid) continue;
-        known = { containerId: c.Id, pid };
-        this.initPids.set(instanceId, known);
+        this.initPids.set(instanceId, { containerId: c.Id, pid });
+        sample = readContainer(pid, veth, c.Id);
       }
-      const sample = readContainer(known!.pid, vethNames(instanceId, this.hostId).host);
       if (sample) out.set(instanceId, sample);
     }
     for (const id of this.initPids.keys()) if (!out.has(id)) this.initPids.delete(id);

@@ -73,10 +73,13 @@ function vethCounters(hostVeth: string | null) {
   return { netRxBytes: stat('tx_bytes'), netTxBytes: stat('rx_bytes'), netRxPackets: stat('tx_packets'), netTxPackets: stat('rx_packets') };
 }
 
-/** One reading of a container by its init pid; null when the process is gone. */
-export function readContainer(pid: number, hostVeth: string | null, at = Date.now()): RawSample | null {
+/**
+ * One reading of a container by its init pid; null when the process is gone, or (given the
+ * container's id) when the pid is no longer that container's: its cgroup no longer names it.
+ */
+export function readContainer(pid: number, hostVeth: string | null, containerId?: string, at = Date.now()): RawSample | null {
   const groups = cgroupsOf(pid);
-  if (!groups) return null;
+  if (!groups || (containerId && ![...groups.values()].some((p) => p.includes(containerId)))) return null;
   const unified = groups.get('');
   if (unifiedOnly() && unified !== undefined) {
     const dir = path.join(CGROUP_ROOT, unified);
