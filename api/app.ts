@@ -9,6 +9,7 @@ import { ipHealthRoutes } from './routes/ip-health';
 import { storageGcRoutes } from './routes/storage-gc';
 import { monitoringRoutes } from './routes/monitoring';
 import { imageRoutes } from './routes/images';
+import { resizeRoutes } from './routes/resize';
 import { migrationRoutes } from './routes/migration';
 import { openapi } from './openapi';
 import { allowedMethods } from './allowed-methods';
@@ -59,6 +60,7 @@ export function createApp(deps: Deps, log: Logger): express.Express {
   app.use(monitoringRoutes(deps));
   app.use(imageRoutes(deps));
   app.use(migrationRoutes(deps));
+  app.use(resizeRoutes(deps));
   app.use(auditRoutes(deps));
   app.use((req, res) => {
     const allow = allowedMethods(app, req.path);

@@ -103,6 +103,7 @@ export const openapi = {
     '/v1/hosts/{id}/events': list('what the reconciler found and did on the host (admin), newest first'),
     '/v1/instances/{id}/snapshots': { ...list('snapshots of the instance, newest first'), ...op('post', 'take a snapshot', 202, true) },
     '/v1/instances/{id}/snapshots/{snapshotId}': op('delete', 'delete a snapshot and its data', 204, true),
+    '/v1/instances/{id}/resize': op('post', 'resize: {vcpus?, memoryMb?, diskGb?}; the answer\'s resize.plan says how: live (a container keeps running), cold (a running VM is powered off, changed, started) or offline (a stopped instance); a disk never shrinks; 422 when the quota or the host has no room', 202, true),
     '/v1/instances/{id}/migrate': op('post', 'migrate: {snapshot?: "latest"|"none"|<id>, host? (admin)}', 202, true),
     '/v1/zones': { ...list('zones, by id'), ...op('post', 'create a zone (admin): {id, subnet, gateway, bridge}', 201) },
     '/v1/zones/{id}/pools': { ...list('pools of a zone (admin)'), ...op('post', 'add a pool (admin): {firstIp, lastIp, reserved?}', 201, true) },

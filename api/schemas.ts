@@ -91,6 +91,13 @@ export const migrateBody = z.object({
   snapshot: z.union([z.literal('latest'), z.literal('none'), z.string().uuid('must be "latest", "none" or a snapshot id')]).optional(),
   host: z.string().max(63).regex(DNS_LABEL, 'must be a host id').optional(),
 }).strict();
+/** What changes; at least one. The bounds are a create's. */
+export const resizeBody = z.object({
+  vcpus: z.number().int().min(1).max(64).optional(),
+  memoryMb: z.number().int().min(16).max(512 * 1024).optional(),
+  diskGb: z.number().int().min(1).max(4096).optional(),
+}).strict().refine((b) => b.vcpus !== undefined || b.memoryMb !== undefined || b.diskGb !== undefined,
+  { message: 'name at least one of vcpus, memoryMb, diskGb', path: ['vcpus'] });
 export const evacuateBody = z.object({
   concurrency: z.number().int().min(1).max(50).optional(),
   /** The admin says the host is powered off (or otherwise cannot run its instances): they may be rebuilt elsewhere. */

@@ -5,6 +5,7 @@ import { claimIdempotencyKey, storeIdempotentResponse, type StoredResponse } fro
 import { closeOperation, getOperation, insertOperation, type OperationRow } from '../db/operations';
 import { failUnstartedMembers, transitionInstance } from '../db/instances';
 import { markImageFailed } from '../db/images';
+import { undoResize } from '../db/resize';
 import { AppError, ConflictError, ValidationError } from '../lib/errors';
 import type { InstanceState } from '../lib/instance-states';
 import { holdIfAsked } from '../lib/test-holds';
@@ -51,6 +52,7 @@ const UNDO_INTENT: Record<string, (trx: Knex.Transaction, op: OperationRow) => P
   convert: (trx, op) => markImageFailed(trx, op.image_id!, 'its workflow could not be started'),
   'make-image': (trx, op) => markImageFailed(trx, op.image_id!, 'its workflow could not be started'),
   'batch-create': (trx, op) => failUnstartedMembers(trx, (op.input as { members?: string[] }[])[0]?.members ?? [], 'its batch could not be started'),
+  resize: (trx, op) => undoResize(trx, op.instance_id!, op.prior_state as 'running' | 'stopped', null),
   snapshot: (trx, op) => trx('snapshots').where({ id: (op.input as { snapshotId?: string }[])[0]?.snapshotId ?? null, state: 'pending' })
     .update({ state: 'failed', failure: 'its workflow could not be started' }),
 };

@@ -121,8 +121,15 @@ export async function setOperationHost(db: Db, id: string, hostId: string): Prom
   await db('operations').where({ id }).update({ host_id: hostId });
 }
 
-export async function recordProgress(db: Db, id: string, progress: unknown): Promise<void> {
-  await db('operations').where({ id }).update({ progress: JSON.stringify(progress) });
+/** Writes an operation's progress; with a stamp, only over progress of an older stamp (concurrent writers land in any order). */
+export async function recordProgress(db: Db, id: string, progress: unknown, stamp?: number): Promise<void> {
+  const q = db('operations').where({ id });
+  if (stamp === undefined) {
+    await q.update({ progress: JSON.stringify(progress) });
+    return;
+  }
+  await q.where((w) => w.whereNull('progress_stamp').orWhere('progress_stamp', '<', stamp))
+    .update({ progress: JSON.stringify(progress), progress_stamp: stamp });
 }
 
 /** The next number in `instance-<id>-<type>-<n>`: taken under the instance's (or host's) row lock. */

@@ -158,7 +158,7 @@ export async function claimTargetHost(knex: Knex, instanceId: string, pinnedHost
   throw new CapacityError(explainNoHost(all.length, rejectedBy), noRoom(rejectedBy));
 }
 
-async function addUsage(trx: Db, hostId: string, i: { vcpus: number; memory_mb: number; disk_gb: number }, sign: 1 | -1): Promise<void> {
+export async function addUsage(trx: Db, hostId: string, i: { vcpus: number; memory_mb: number; disk_gb: number }, sign: 1 | -1): Promise<void> {
   await trx('hosts').where({ id: hostId }).update({
     used_vcpus: trx.raw('greatest(used_vcpus + ?, 0)', [sign * i.vcpus]),
     used_memory_mb: trx.raw('greatest(used_memory_mb + ?, 0)', [sign * i.memory_mb]),

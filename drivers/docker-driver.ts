@@ -129,9 +129,16 @@ export class DockerDriver implements InstanceDriver {
   /** Dockerd pauses and unpauses a container around its own commit: nothing of a snapshot outlives it. */
   async endSnapshot(): Promise<void> {}
 
-  async resize(instanceId: string, size: { vcpus: number; memoryMb: number; cpuset: number[] }): Promise<void> {
-    const bytes = size.memoryMb * 1024 * 1024;
-    await this.container(instanceId).update({ CpusetCpus: size.cpuset.join(','), Memory: bytes, MemorySwap: bytes });
+  /** Live (or on a stopped container): dockerd changes the cgroup limits in place; a container's disk is not bounded. */
+  async resize(spec: InstanceSpec): Promise<{ diskGb: number | null }> {
+    const bytes = spec.memoryMb * 1024 * 1024;
+    try {
+      await this.container(spec.instanceId).update({ CpusetCpus: spec.cpuset.join(','), Memory: bytes, MemorySwap: bytes });
+    } catch (err) {
+      if (statusCode(err) === 404) throw new PermanentDriverError(`container of ${spec.instanceId} does not exist`);
+      throw err;
+    }
+    return { diskGb: null };
   }
 
   async inspect(instanceId: string): Promise<InstanceStatus> {

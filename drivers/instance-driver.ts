@@ -54,7 +54,12 @@ export interface InstanceDriver {
   detachNetwork(instanceId: string): Promise<void>;
   /** Removes the instance, its disk and its network; finding nothing is success. */
   destroy(instanceId: string): Promise<void>;
-  resize(instanceId: string, size: { vcpus: number; memoryMb: number; cpuset: number[] }): Promise<void>;
+  /**
+   * Gives the instance the spec's vCPUs, cpuset, memory and (grown, never shrunk) disk, ending running if
+   * `running`, else stopped; how (live or cold) is the driver's, as lib/resize-plan.ts states it. Answers the
+   * disk's size after (null where the engine does not bound it).
+   */
+  resize(spec: InstanceSpec, running: boolean): Promise<{ diskGb: number | null }>;
   inspect(instanceId: string): Promise<InstanceStatus>;
   /** Every object of this engine that belongs to the platform (named vc-*, labelled, or aliased as ours). */
   inventory(detail: boolean): Promise<EngineObject[]>;

@@ -4,7 +4,7 @@
  * with a trigger (db/instance-transitions.ts), so no code path can move an instance backwards.
  */
 export const INSTANCE_STATES = [
-  'pending', 'provisioning', 'running', 'stopped', 'paused', 'migrating', 'deleting', 'repairing', 'deleted', 'failed',
+  'pending', 'provisioning', 'running', 'stopped', 'paused', 'migrating', 'resizing', 'deleting', 'repairing', 'deleted', 'failed',
 ] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 
@@ -16,10 +16,12 @@ export type InstanceState = (typeof INSTANCE_STATES)[number];
 export const TRANSITIONS: Record<InstanceState, readonly InstanceState[]> = {
   pending: ['provisioning', 'failed', 'repairing'],
   provisioning: ['running', 'failed', 'repairing'],
-  running: ['stopped', 'paused', 'migrating', 'deleting', 'repairing'],
-  stopped: ['running', 'migrating', 'deleting', 'repairing'],
+  running: ['stopped', 'paused', 'migrating', 'resizing', 'deleting', 'repairing'],
+  stopped: ['running', 'migrating', 'resizing', 'deleting', 'repairing'],
   paused: ['running', 'stopped', 'deleting', 'repairing'],
   migrating: ['running', 'stopped', 'repairing'],
+  // Back to the state it was resized from (a VM's cold resize is off for a while but never `stopped`).
+  resizing: ['running', 'stopped', 'repairing'],
   // Back to where it was only when the delete's workflow could not be started at all.
   deleting: ['deleted', 'repairing', 'running', 'stopped', 'paused', 'failed'],
   repairing: ['running', 'stopped', 'paused', 'failed', 'deleted'],
@@ -56,5 +58,7 @@ export type Action = keyof typeof ACTIONS;
 
 /** A migration moves a running or stopped instance; a snapshot is taken of one. */
 export const MOVABLE_STATES: readonly InstanceState[] = ['running', 'stopped'];
+/** A resize changes a running or stopped instance. */
+export const RESIZABLE_STATES: readonly InstanceState[] = ['running', 'stopped'];
 /** A delete is accepted from these; a repairing instance is deleted by its repair instead. */
 export const DELETABLE_STATES: readonly InstanceState[] = ['running', 'stopped', 'paused', 'failed'];

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from '../host/run';
+import { run, runAllowing } from '../host/run';
 import { PermanentDriverError, instanceResourceName } from '../drivers/instance-driver';
-import { diskOwner, mkfsArgs, type StorageDriver } from './storage-driver';
+import { GIB, diskOwner, growFsCommands, mkfsArgs, type StorageDriver } from './storage-driver';
 
 /** A raw file per disk under one directory; built under a temporary name and renamed when whole. */
 export class DirStorage implements StorageDriver {
@@ -49,6 +49,16 @@ export class DirStorage implements StorageDriver {
     fs.rmSync(`${target}.partial`, { force: true });
   }
 
+  async diskGb(instanceId: string): Promise<number> {
+    return Math.floor(fs.statSync(this.diskFor(instanceId).path).size / GIB);
+  }
+
+  async growDisk(instanceId: string, sizeGb: number): Promise<void> {
+    const { path: file } = this.diskFor(instanceId);
+    if (fs.statSync(file).size < sizeGb * GIB) await run('qemu-img', ['resize', '-f', 'raw', file, `${sizeGb}G`]);
+    for (const [cmd, ...args] of growFsCommands(file)) await runFsck(cmd, args);
+  }
+
   async list(): Promise<string[]> {
     return [...new Set(fs.readdirSync(this.dir).map(diskOwner).filter((id): id is string => id !== null))];
   }
@@ -66,3 +76,9 @@ export async function checkSnapshotImage(file: string): Promise<void> {
 }
 
 export const lastLine = (err: unknown): string => String((err as Error).message).trim().split('\n').filter(Boolean).pop() ?? '';
+
+/** e2fsck exits 1 when it corrected something (a journal replayed): the filesystem is then clean. */
+export async function runFsck(cmd: string, args: string[], exec: (file: string, args: string[]) => Promise<string> = run): Promise<void> {
+  if (cmd === 'e2fsck' && exec === run) await runAllowing(cmd, args, [1], 600_000);
+  else await exec(cmd, args);
+}

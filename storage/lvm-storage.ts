@@ -1,7 +1,7 @@
 import { run } from '../host/run';
 import { PermanentDriverError, instanceResourceName } from '../drivers/instance-driver';
-import { diskOwner, mkfsArgs, type StorageDriver } from './storage-driver';
-import { checkSnapshotImage, lastLine } from './dir-storage';
+import { diskOwner, growFsCommands, mkfsArgs, type StorageDriver } from './storage-driver';
+import { checkSnapshotImage, lastLine, runFsck } from './dir-storage';
 
 const VG = /^[a-zA-Z0-9+_.-]{1,64}$/;
 
@@ -18,6 +18,12 @@ export const lvmCommands = {
   ],
   list: (vg: string): string[] => ['lvs', '--noheadings', '-o', 'lv_name', vg],
   remove: (vg: string, id: string): string[] => ['lvremove', '--yes', `${vg}/${instanceResourceName(id)}`],
+  size: (vg: string, id: string): string[] => ['lvs', '--noheadings', '--units', 'b', '--nosuffix', '-o', 'lv_size', `${vg}/${instanceResourceName(id)}`],
+  /** lvextend only when the volume is smaller (it refuses a size equal to the current one); then the filesystem. */
+  grow: (vg: string, id: string, sizeGb: number, currentBytes: number): string[][] => [
+    ...(currentBytes < sizeGb * 2 ** 30 ? [['lvextend', '-L', `${sizeGb}G`, `${vg}/${instanceResourceName(id)}`]] : []),
+    ...growFsCommands(`/dev/${vg}/${instanceResourceName(id)}`),
+  ],
 };
 
 /** A logical volume per disk in one volume group (local SSD in production). */
@@ -56,6 +62,19 @@ export class LvmStorage implements StorageDriver {
       await this.removeDisk(instanceId);
       throw new PermanentDriverError(`the image does not fit on a ${sizeGb} GB volume: ${lastLine(err)}`);
     }
+  }
+
+  private async sizeBytes(instanceId: string): Promise<number> {
+    const [file, ...args] = lvmCommands.size(this.vg, instanceId);
+    return Number((await this.exec(file, args)).trim());
+  }
+
+  async diskGb(instanceId: string): Promise<number> {
+    return Math.floor((await this.sizeBytes(instanceId)) / 2 ** 30);
+  }
+
+  async growDisk(instanceId: string, sizeGb: number): Promise<void> {
+    for (const [file, ...args] of lvmCommands.grow(this.vg, instanceId, sizeGb, await this.sizeBytes(instanceId))) await runFsck(file, args, this.exec);
   }
 
   async list(): Promise<string[]> {

@@ -9,6 +9,10 @@ export interface StorageDriver {
   /** A raw disk image (a snapshot) written onto a new disk. */
   restoreDisk(instanceId: string, sizeGb: number, rawImagePath: string): Promise<void>;
   removeDisk(instanceId: string): Promise<void>;
+  /** The disk's size in whole GB (rounded down). */
+  diskGb(instanceId: string): Promise<number>;
+  /** Grows the disk and its ext4 filesystem to `sizeGb` while no guest uses it; never shrinks; a second call finds it done. */
+  growDisk(instanceId: string, sizeGb: number): Promise<void>;
   /** Instances that have a disk here (whole or half made). */
   list(): Promise<string[]>;
 }
@@ -20,3 +24,11 @@ export const diskOwner = (name: string): string | null => DISK_NAME.exec(name)?.
 /** mkfs.ext4 with the rootfs copied in, no mount needed; the caller adds the target. */
 export const mkfsArgs = (rootfsDir: string): string[] =>
   ['-q', '-F', '-L', 'vcroot', '-E', 'root_owner=0:0', '-d', rootfsDir];
+
+/** Checks the (unused) filesystem, as resize2fs asks, then grows it to fill its device; on a grown one both change nothing. */
+export const growFsCommands = (device: string): string[][] => [
+  ['e2fsck', '-f', '-y', device],
+  ['resize2fs', device],
+];
+
+export const GIB = 2 ** 30;

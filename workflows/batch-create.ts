@@ -5,6 +5,7 @@ import { deleteInstance } from './delete-instance';
 import { runOperation } from './operation';
 import { reasonOf } from './saga';
 import { forEachBounded } from './bounded';
+import { progressRecorder } from './progress';
 import type { Member } from '../activities/control/batch-activities';
 
 export interface BatchCreateInput {
@@ -22,6 +23,7 @@ export async function batchCreate(input: BatchCreateInput): Promise<BatchProgres
   const { members, requestedBy, hostScheduleToStartSeconds } = input;
   return runOperation(input.operationId, {
     async run(op, saga) {
+      const record = progressRecorder(op);
       const progress: BatchProgress = { total: members.length, succeeded: [], failed: [], remaining: members.length };
       saga.add('fail the members not started', () => control.failUnstartedMembers(op, members, 'its batch ended before it was started'));
       if (input.atomic) {
@@ -31,7 +33,7 @@ export async function batchCreate(input: BatchCreateInput): Promise<BatchProgres
           await executeChild(deleteInstance, { workflowId: child.workflowId, args: [{ instanceId, operationId: child.operationId, hostScheduleToStartSeconds }] });
         }));
       }
-      await control.recordProgress(op, progress);
+      await record(progress);
       let stop = false;
       await forEachBounded(members, input.concurrency, async (instanceId) => {
         if (stop) return;
@@ -53,7 +55,7 @@ export async function batchCreate(input: BatchCreateInput): Promise<BatchProgres
           }
         }
         progress.remaining--;
-        await CancellationScope.nonCancellable(() => control.recordProgress(op, progress));
+        await CancellationScope.nonCancellable(() => record(progress));
       });
       if (progress.failed.length > 0) {
         throw ApplicationFailure.nonRetryable(

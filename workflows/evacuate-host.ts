@@ -6,6 +6,7 @@ import { judgeHost } from './liveness';
 import { wakeSignal } from './repair-instance';
 import { reasonOf } from './saga';
 import { forEachBounded } from './bounded';
+import { progressRecorder } from './progress';
 import type { EvacuationProgress } from '../activities/control/migration-activities';
 import { evacuateHost as legacyEvacuateHost } from './legacy/evacuate-host';
 
@@ -29,6 +30,7 @@ export async function evacuateHost(input: EvacuateInput): Promise<EvacuationProg
   let prior: 'enabled' | 'disabled' | 'down' = 'enabled';
   return runOperation(input.operationId, {
     async run(op, _saga, { reopened }) {
+      const record = progressRecorder(op);
       prior = (await control.beginEvacuate(op, hostId, reopened)).priorState;
       let alive: boolean;
       let fencedBy: string | null = null;
@@ -45,7 +47,7 @@ export async function evacuateHost(input: EvacuateInput): Promise<EvacuationProg
       const ids = await control.instancesOnHost(op, hostId);
       const progress: Required<EvacuationProgress> = { total: ids.length, done: 0, failed: 0, skipped: 0, remaining: ids.length, failures: [], moved: [], fencedBy };
       setHandler(progressQuery, () => progress);
-      await control.recordProgress(op, progress);
+      await record(progress);
 
       const childInput = { snapshot: 'latest', sourceAlive: alive, sourceScheduleToStartSeconds: input.sourceScheduleToStartSeconds, busySourceWaitSeconds: input.busySourceWaitSeconds };
       await forEachBounded(ids, input.concurrency, async (instanceId) => {
@@ -67,7 +69,7 @@ export async function evacuateHost(input: EvacuateInput): Promise<EvacuationProg
           }
         }
         progress.remaining--;
-        await control.recordProgress(op, progress);
+        await record(progress);
       });
       await control.endEvacuation(op, hostId, 'disabled');
       return progress;

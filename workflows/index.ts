@@ -14,3 +14,4 @@ export { watchHosts } from './watch-hosts';
 export { storageGc } from './storage-gc';
 export { batchCreate } from './batch-create';
 export { makeImage } from './make-image';
+export { resizeInstance } from './resize-instance';

@@ -53,7 +53,7 @@ export async function repairInstance(input: RepairInput, attemptsBefore = 0): Pr
             continue;
           } else {
             try {
-              await onHost(plan.homeHostId).convergeInstance(await control.instanceSpec(op, instanceId), plan.repairTo);
+              await onHost(plan.homeHostId).convergeInstance(await control.instanceSpec(op, instanceId), plan.repairTo, plan.conformSize === true);
             } catch (err) {
               if (!copyIsGone(err)) throw err;
               await control.giveUpRestoring(op, instanceId, reasonOf(err));

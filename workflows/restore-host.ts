@@ -4,6 +4,7 @@ import { migrateInstance } from './migrate-instance';
 import { runOperation } from './operation';
 import { reasonOf } from './saga';
 import { forEachBounded } from './bounded';
+import { progressRecorder } from './progress';
 import type { EvacuationProgress } from '../activities/control/migration-activities';
 
 export interface RestoreInput { operationId: string; hostId: string; concurrency: number; requestedBy: string | null }
@@ -17,10 +18,11 @@ export async function restoreHost(input: RestoreInput): Promise<Required<Omit<Ev
   const { hostId } = input;
   return runOperation(input.operationId, {
     async run(op) {
+      const record = progressRecorder(op);
       await control.enableHost(op, hostId);
       const ids = await control.movedAway(op, hostId);
       const progress = { total: ids.length, done: 0, failed: 0, skipped: 0, remaining: ids.length, failures: [] as { instanceId: string; reason: string }[], moved: [] as string[] };
-      await control.recordProgress(op, progress);
+      await record(progress);
       const childInput = { snapshot: 'latest', host: hostId };
       await forEachBounded(ids, input.concurrency, async (instanceId) => {
         const child = await control.beginChildMigration(op, null, instanceId, input.requestedBy, childInput);
@@ -41,7 +43,7 @@ export async function restoreHost(input: RestoreInput): Promise<Required<Omit<Ev
           }
         }
         progress.remaining--;
-        await control.recordProgress(op, progress);
+        await record(progress);
       });
       return progress;
     },

@@ -8,6 +8,7 @@ import { createReconcileActivities, type ReconcileDeps } from './reconcile-activ
 import { createFailoverActivities, type FailoverDeps } from './failover-activities';
 import { createStorageGcActivities, type StorageGcDeps } from './storage-gc-activities';
 import { createBatchActivities } from './batch-activities';
+import { createResizeActivities } from './resize-activities';
 import { evaluateInvariants, type HostView } from '../../db/invariants';
 
 export interface AllControlDeps extends ControlDeps, Omit<ReconcileDeps, 'db'>, Omit<FailoverDeps, 'db' | 'hostLiveSeconds'>,
@@ -26,6 +27,7 @@ export function createControlActivities(deps: AllControlDeps) {
     ...createFailoverActivities(deps),
     ...createStorageGcActivities(deps),
     ...createBatchActivities({ db }),
+    ...createResizeActivities({ db }),
     async evaluateInvariants(hosts: HostView[], settled: boolean) {
       return evaluateInvariants(db as Knex, hosts, settled);
     },

@@ -130,8 +130,8 @@ export function createInstanceActivities({ db, ratios, hostLiveSeconds, registry
       await finishOperation(db, op, outcome);
     },
 
-    async recordProgress(op: OpRef, progress: unknown): Promise<void> {
-      await inRun(db, op, (trx) => recordProgress(trx, op.operationId, progress));
+    async recordProgress(op: OpRef, progress: unknown, stamp?: number): Promise<void> {
+      await inRun(db, op, (trx) => recordProgress(trx, op.operationId, progress, stamp));
     },
 
     async placeInstance(op: OpRef, instanceId: string): Promise<Claim> {

@@ -6,6 +6,7 @@ import { closeOperation, insertOperation, nextSequence, runningOperations, type 
 import { clearStaleCopy, staleCopiesOn } from '../../db/snapshots';
 import { liveSince } from '../../db/host-liveness';
 import { recomputeHostUsage } from '../../db/placement';
+import { abandonResize } from '../../db/resize';
 import { forgetSighting, instancesExpectedOn, recordEvent, recordSightings, type Sighting } from '../../db/reconcile';
 import { SETTLED_STATES, type InstanceState, type RepairTarget, type SettledState } from '../../lib/instance-states';
 import type { EngineObject, InstanceKind } from '../../drivers/instance-driver';
@@ -41,7 +42,7 @@ export function repairAfterAbandoned(op: Pick<OperationRow, 'type' | 'prior_stat
   if (state === 'repairing' || state === 'deleted' || state === 'failed') return null;
   if (state === 'pending' || state === 'provisioning') return 'failed';
   if (state === 'deleting') return 'deleted';
-  if (state === 'migrating') return settled(op.prior_state as InstanceState) ? (op.prior_state as SettledState) : 'running';
+  if (state === 'migrating' || state === 'resizing') return settled(op.prior_state as InstanceState) ? (op.prior_state as SettledState) : 'running';
   if (['start', 'stop', 'pause', 'resume', 'reboot', 'snapshot'].includes(op.type)) return state;
   return null;
 }
@@ -59,7 +60,11 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       if (op.instance_id) {
         const instance = await lockInstance(trx, op.instance_id);
         const to = instance ? repairAfterAbandoned(op, instance.state) : null;
-        if (instance && to) {
+        if (instance && to && instance.state === 'resizing') {
+          // Either size may be on the engine: the row goes back to the old one and the repair conforms the copy to it.
+          await abandonResize(trx, instance.id, to as 'running' | 'stopped', `${op.type} ${error}`);
+          await recordEvent(trx, { instanceId: instance.id, hostId: instance.host_id, kind: 'abandoned', detail: `${op.type} ${error}; repairing to ${to} at the old size` });
+        } else if (instance && to) {
           await transitionInstance(trx, instance.id, 'repairing', { from: [instance.state], failure: `${op.type} ${error}`, repairTo: to });
           await recordEvent(trx, { instanceId: instance.id, hostId: instance.host_id, kind: 'abandoned', detail: `${op.type} ${error}; repairing to ${to}` });
         }

@@ -7,17 +7,20 @@ import { StateConflictError } from '../../lib/errors';
 import type { InstanceKind } from '../../drivers/instance-driver';
 import type { InstanceState, RepairTarget } from '../../lib/instance-states';
 import { inRun, releaseHoldings } from './instance-activities';
+import { clearResizeMarker } from '../../db/resize';
 
 export interface RepairPlan {
   kind: InstanceKind; homeHostId: string | null; targetHostId: string | null; repairTo: RepairTarget;
   /** Hosts fenced since they were last heard from: a copy there cannot run; it is destroyed when the host returns. Absent from plans recorded before fencing. */
   fenced?: string[];
+  /** An abandoned resize left the copy at either size: it takes the database's first. */
+  conformSize?: boolean;
 }
 
 // Control side of repairs: a `repairing` instance's copies brought in line, then its state settled.
 export function createRepairActivities({ db }: { db: Knex }) {
-  const planOf = (i: { kind: InstanceKind; host_id: string | null; target_host_id: string | null; repair_to: RepairTarget | null }, fenced: string[]): RepairPlan =>
-    ({ kind: i.kind, homeHostId: i.host_id, targetHostId: i.target_host_id, repairTo: i.repair_to ?? 'failed', fenced });
+  const planOf = (i: { kind: InstanceKind; host_id: string | null; target_host_id: string | null; repair_to: RepairTarget | null; resize_from?: unknown }, fenced: string[]): RepairPlan =>
+    ({ kind: i.kind, homeHostId: i.host_id, targetHostId: i.target_host_id, repairTo: i.repair_to ?? 'failed', fenced, ...(i.resize_from ? { conformSize: true } : {}) });
 
   return {
     /** A repair of an instance no longer repairing (a reset run after it ended) has nothing to do. */
@@ -65,6 +68,7 @@ export function createRepairActivities({ db }: { db: Knex }) {
         if (instance?.state !== 'repairing') return instance?.state ?? null;
         if (instance.repair_to !== planned || instance.target_host_id) return null;
         if (planned === 'failed' || planned === 'deleted') await releaseHoldings(trx, instanceId);
+        await clearResizeMarker(trx, instanceId);
         await transitionInstance(trx, instanceId, planned, { from: ['repairing'], failure: planned === 'failed' ? instance.failure : null });
         await recordEvent(trx, { instanceId, hostId: instance.host_id, kind: 'repaired', detail: `repaired: now ${planned}` });
         return planned;

@@ -23,12 +23,17 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
   };
 
   /** The engine object made to match `want` (the state the database says it is in). */
-  async function converge(spec: InstanceSpec, want: SettledState): Promise<string[]> {
+  async function converge(spec: InstanceSpec, want: SettledState, conformSize: boolean): Promise<string[]> {
     const driver = driverFor(spec.kind);
     const done: string[] = [];
     await driver.endSnapshot(spec.instanceId);
     const now = await driver.inspect(spec.instanceId);
     if (!now.exists) throw new PermanentDriverError(`host ${hostId} has no copy of ${spec.instanceId} to bring back`);
+    if (conformSize) {
+      // An abandoned resize: the copy may have either size; it takes the database's before its state.
+      await driver.resize(spec, want !== 'stopped' && (now.running || now.paused));
+      done.push('size conformed');
+    }
     if (want === 'stopped') {
       if (now.running || now.paused) { await driver.stop(spec.instanceId); done.push('stopped'); }
       await driver.detachNetwork(spec.instanceId);
@@ -100,8 +105,19 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
     },
 
     /** A repair: the copy here brought to the state the database says, without entering the guest. */
-    async convergeInstance(spec: InstanceSpec, want: SettledState): Promise<string[]> {
-      return steps.run('convergeInstance', spec.instanceId, () => converge(spec, want));
+    async convergeInstance(spec: InstanceSpec, want: SettledState, conformSize = false): Promise<string[]> {
+      return steps.run('convergeInstance', spec.instanceId, () => converge(spec, want, conformSize));
+    },
+
+    /** The spec's size given to the instance (lib/resize-plan.ts says how), ending running or stopped; answers the disk's size after. */
+    async resizeInstance(spec: InstanceSpec, want: 'running' | 'stopped'): Promise<{ diskGb: number | null }> {
+      return steps.run('resizeInstance', spec.instanceId, async (t) => {
+        t.progress('resizing', { vcpus: spec.vcpus, memoryMb: spec.memoryMb, diskGb: spec.diskGb });
+        const driver = driverFor(spec.kind);
+        const size = await driver.resize(spec, want === 'running');
+        if (want === 'running') await driver.attachNetwork(spec);
+        return size;
+      });
     },
 
     /** What the engines of this host hold that is the platform's (the reconciler's and the checker's view). */

@@ -13,6 +13,8 @@ import { PermanentDriverError } from '../../drivers/instance-driver';
 export interface Inst {
   id: string; kind: 'docker' | 'kvm'; state: InstanceState; host: string | null; held: boolean; ip: string | null;
   target: string | null; targetHeld: boolean; repairTo: RepairTarget | null; failure: string | null;
+  /** Memory, the one size the model tracks; `resize` while a resize holds both sizes (or a repair must conform the copy). */
+  memoryMb?: number; resize?: { from: number; to: number } | null;
 }
 export interface Op {
   id: string; type: string; instanceId: string | null; hostId: string | null; imageId: string | null;
@@ -31,6 +33,8 @@ export class FakeWorld {
   ops = new Map<string, Op>();
   /** `host:instance` -> state of the copy on that host. */
   copies = new Map<string, 'running' | 'stopped' | 'paused'>();
+  /** `host:instance` -> the copy's memory, once a resize set it (64 before). */
+  copySize = new Map<string, number>();
   frozen = new Set<string>();
   snapshots = new Map<string, { instanceId: string; state: string }>();
   stale = new Set<string>();
@@ -161,7 +165,7 @@ export class FakeWorld {
   private spec(i: Inst, on: 'home' | 'target' = 'home') {
     const hostId = on === 'target' ? i.target : i.host;
     return { instanceId: i.id, kind: i.kind, hostname: i.id, hostId, image: { id: 'img', kind: 'docker', location: 'r/x', digest: null, boot: null },
-      vcpus: 1, memoryMb: 64, diskGb: 1, cpuset: [0], network: { bridge: 'b', ip: i.ip ?? '', prefix: 24, gateway: '10.0.0.1', mac: '' }, restore: null };
+      vcpus: 1, memoryMb: i.memoryMb ?? 64, diskGb: 1, cpuset: [0], network: { bridge: 'b', ip: i.ip ?? '', prefix: 24, gateway: '10.0.0.1', mac: '' }, restore: null };
   }
 
   controlActivities() {
@@ -193,6 +197,27 @@ export class FakeWorld {
         if (o.state === 'running') Object.assign(o, { state: outcome.state, error: outcome.error, result: outcome.result });
       },
       async recordProgress(op: OpRef) { w.assertRun(op); },
+      async beginResize(op: OpRef, id: string) {
+        w.assertRun(op); const i = w.must(id);
+        if (i.state !== 'resizing' || !i.resize) return { done: true as const };
+        const size = (memoryMb: number) => ({ vcpus: 1, memoryMb, diskGb: 1, cpuset: [0] });
+        return { done: false as const, from: size(i.resize.from), to: size(i.resize.to), spec: w.spec(i) };
+      },
+      async commitResize(op: OpRef, id: string, state: SettledState) {
+        w.assertRun(op); const i = w.must(id);
+        if (i.state !== 'resizing' || !i.resize) return;
+        i.memoryMb = i.resize.to; i.resize = null; w.move(i, state, ['resizing']);
+      },
+      async undoResize(op: OpRef, id: string, state: SettledState) {
+        w.assertRun(op); const i = w.must(id);
+        if (i.state !== 'resizing' || !i.resize) return;
+        i.memoryMb = i.resize.from; i.resize = null; w.move(i, state, ['resizing']);
+      },
+      async abandonResize(op: OpRef, id: string, state: SettledState, failure: string) {
+        w.assertRun(op); const i = w.must(id);
+        if (i.state !== 'resizing' || !i.resize) return;
+        i.memoryMb = i.resize.from; w.move(i, 'repairing', ['resizing'], { failure, repairTo: state });
+      },
       async beginOperation(op: OpRef) { return { reopened: w.claim(op).reopened }; },
       async beginDelete(op: OpRef, id: string, reopened: boolean) {
         const o = w.assertRun(op); const i = w.must(id);
@@ -287,7 +312,7 @@ export class FakeWorld {
       async repairPlan(op: OpRef, id: string) {
         w.assertRun(op); const i = w.must(id);
         if (i.state !== 'repairing') throw new StateConflictError('not repairing');
-        return { kind: i.kind, homeHostId: i.host, targetHostId: i.target, repairTo: i.repairTo ?? 'failed', fenced: [...w.fencedHosts] };
+        return { kind: i.kind, homeHostId: i.host, targetHostId: i.target, repairTo: i.repairTo ?? 'failed', fenced: [...w.fencedHosts], ...(i.resize ? { conformSize: true } : {}) };
       },
       async giveUpRestoring(op: OpRef, id: string, why: string) { w.assertRun(op); const i = w.must(id); if (i.repairTo !== 'deleted') { i.repairTo = 'failed'; i.failure = why; } },
       async finishRepair(op: OpRef, id: string, planned: RepairTarget) {
@@ -295,6 +320,7 @@ export class FakeWorld {
         if (i.state !== 'repairing') return i.state;
         if (i.repairTo !== planned || i.target) return null;
         if (planned === 'failed' || planned === 'deleted') w.release(i);
+        i.resize = null;
         w.move(i, planned, ['repairing']);
         return planned;
       },
@@ -326,9 +352,15 @@ export class FakeWorld {
       },
       async endSnapshot(spec: { instanceId: string }) { w.frozen.delete(key(spec.instanceId)); },
       async destroyInstance(spec: { instanceId: string }) { w.copies.delete(key(spec.instanceId)); },
-      async convergeInstance(spec: { instanceId: string }, want: SettledState) {
+      async convergeInstance(spec: { instanceId: string; memoryMb: number }, want: SettledState, conformSize = false) {
         if (!w.copies.has(key(spec.instanceId))) throw new PermanentDriverError('no copy to bring back');
+        if (conformSize) w.copySize.set(key(spec.instanceId), spec.memoryMb);
         w.frozen.delete(key(spec.instanceId)); w.copies.set(key(spec.instanceId), want); return [want];
+      },
+      async resizeInstance(spec: { instanceId: string; memoryMb: number }, want: 'running' | 'stopped') {
+        if (!w.copies.has(key(spec.instanceId))) throw new PermanentDriverError('no copy');
+        w.copySize.set(key(spec.instanceId), spec.memoryMb); w.copies.set(key(spec.instanceId), want);
+        return { diskGb: null };
       },
       async discardConvertOutput() {},
       async convertTgzToDocker(job: { targetRef: string }) { return { location: job.targetRef, digest: 'sha256:y', sizeBytes: null, boot: null }; },

@@ -74,6 +74,24 @@ describe('golden files', () => {
     expect(() => new LvmStorage('vg; rm -rf /')).toThrow(/bad volume group/);
   });
 
+  test('the lvm driver grows a volume only when it is smaller, and always checks and grows its filesystem', async () => {
+    const calls: string[] = [];
+    let bytes = 2 * 2 ** 30;
+    const exec = async (file: string, args: string[]) => {
+      calls.push([file, ...args].join(' '));
+      if (file === 'lvs') return `  ${bytes}\n`;
+      if (file === 'lvextend') bytes = 3 * 2 ** 30;
+      return '';
+    };
+    const lvm = new LvmStorage('ssd0', exec);
+    await lvm.growDisk(id, 3);
+    await lvm.growDisk(id, 3);
+    expect(await lvm.diskGb(id)).toBe(3);
+    const fs2 = [`e2fsck -f -y /dev/ssd0/vc-${id}`, `resize2fs /dev/ssd0/vc-${id}`];
+    const size = `lvs --noheadings --units b --nosuffix -o lv_size ssd0/vc-${id}`;
+    expect(calls).toEqual([size, `lvextend -L 3G ssd0/vc-${id}`, ...fs2, size, ...fs2, size]);
+  });
+
   test('kernel ip= argument and the files that give a rootfs its identity', () => {
     expect(netmaskOf(24)).toBe('255.255.255.0');
     expect(netmaskOf(20)).toBe('255.255.240.0');

@@ -9,7 +9,7 @@ import { FakeWorld, type Fault, type Inst } from '../helpers/fake-world';
 import { quietRuntime } from '../helpers/replay';
 import { VcHostId, VcInstanceId, VcOperation, VcZone } from '../../workflows/search-attributes';
 import {
-  convertImage, createInstance, deleteInstance, evacuateHost, instanceAction, migrateInstance, repairInstance, snapshotInstance,
+  convertImage, createInstance, deleteInstance, evacuateHost, instanceAction, migrateInstance, repairInstance, resizeInstance, snapshotInstance,
 } from '../../workflows';
 
 // Fast workflow tests: the real workflow code on a real (local, throwaway) Temporal server, the
@@ -223,6 +223,28 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
       check: (i, done) => {
         expect(i!.state).toBe(done ? 'stopped' : 'running');
         if (done) consistent(i!);
+      },
+    });
+  });
+
+  test('resize: failed or cancelled at any step, the instance is running at the size the database says, on the engine too', async () => {
+    await everyStep({
+      commit: 'commitResize',
+      setup: () => {
+        const inst = world.placed('running');
+        Object.assign(inst, { state: 'resizing', memoryMb: 128, resize: { from: 64, to: 128 } });
+        return { inst, subject: inst.id, op: world.addOp('resize', { instanceId: inst.id }, 'running') };
+      },
+      run: (op, id) => drive(resizeInstance, { operationId: op, instanceId: id, plan: 'live', prior: 'running' }, id, undefinedFault(id)),
+      check: (i, done) => {
+        // An undo the host refused leaves a repair, which conforms the copy to the old size.
+        if (i!.state === 'repairing') {
+          expect(i!.resize).toEqual({ from: 64, to: 128 });
+          return;
+        }
+        expect({ state: i!.state, memoryMb: i!.memoryMb, resize: i!.resize }).toEqual({ state: 'running', memoryMb: done ? 128 : 64, resize: null });
+        expect(world.copySize.get(`h1:${i!.id}`) ?? 64).toBe(i!.memoryMb);
+        consistent(i!);
       },
     });
   });

@@ -1,0 +1,100 @@
+import type { Db } from './connection';
+import { toHostRow } from './hosts';
+import { cpuUsageOnHost, transitionInstance, type InstanceRow } from './instances';
+import { addUsage } from './placement';
+import { chooseCpuset } from '../placement/cpuset';
+import { CapacityError, StateConflictError } from '../lib/errors';
+import { largerSize, sizeOfRow, type Size, type SizeClaim } from '../lib/resize-plan';
+import type { Ratios } from '../placement/types';
+
+type ResizingRow = InstanceRow & { resize_from: SizeClaim | null; resize_to: SizeClaim | null };
+
+const rowSize = (s: Size) => ({ vcpus: s.vcpus, memory_mb: s.memoryMb, disk_gb: s.diskGb });
+const minus = (a: Size, b: Size) => ({ vcpus: a.vcpus - b.vcpus, memory_mb: a.memoryMb - b.memoryMb, disk_gb: a.diskGb - b.diskGb });
+
+/** Why the instance's host cannot hold `to` beside what it holds now (the instance's own share counted once), or null. */
+export function whyNotOnHost(host: ReturnType<typeof toHostRow>, from: Size, to: Size, ratios: Ratios): { path: string; message: string } | null {
+  const grow = minus(largerSize(from, to), from);
+  if (to.vcpus > host.vcpus) return { path: 'vcpus', message: `the host has ${host.vcpus} CPUs` };
+  if (host.used_vcpus + grow.vcpus > host.vcpus * ratios.cpu) return { path: 'vcpus', message: 'the host has no room for more vCPUs' };
+  if (host.used_memory_mb + grow.memory_mb > host.memory_mb * ratios.memory) return { path: 'memoryMb', message: 'the host has no room for more memory' };
+  if (host.used_disk_gb + grow.disk_gb > host.disk_gb) return { path: 'diskGb', message: 'the host has no room for a bigger disk' };
+  return null;
+}
+
+/**
+ * The resize's claim, in the API's transaction under the instance's and the host's locks: the row holds the
+ * larger of the two sizes (and the host's counters with it) until the resize ends, so neither the new size
+ * nor the way back can be taken by another claim; the new cpuset is chosen NUMA-local now.
+ */
+export async function claimResize(trx: Db, instance: InstanceRow, to: Size, ratios: Ratios): Promise<{ from: SizeClaim; to: SizeClaim }> {
+  if (!instance.host_id || !instance.cpuset) throw new StateConflictError(`instance ${instance.id} is on no host`);
+  const hostRow = toHostRow(await trx('hosts').where({ id: instance.host_id }).forUpdate().first());
+  const from = sizeOfRow(instance);
+  const refusal = whyNotOnHost(hostRow, from, to, ratios);
+  if (refusal) {
+    throw new CapacityError(`host ${hostRow.id} cannot hold the new size: ${refusal.message}`,
+      { errors: [refusal], publicDetail: 'the instance\'s host has no room for this size', adminOnly: ['errors'] });
+  }
+  const cpuset = to.vcpus === from.vcpus ? instance.cpuset : chooseCpuset(hostRow.numa.nodes, await cpuUsageOnHost(trx, hostRow.id, instance.id), to.vcpus);
+  const held = largerSize(from, to);
+  await addUsage(trx, hostRow.id, minus(held, from), 1);
+  const claim = { from: { ...from, cpuset: instance.cpuset }, to: { ...to, cpuset } };
+  await trx('instances').where({ id: instance.id }).update({
+    ...rowSize(held), cpuset: to.vcpus > from.vcpus ? cpuset : instance.cpuset,
+    resize_from: JSON.stringify(claim.from), resize_to: JSON.stringify(claim.to),
+  });
+  await transitionInstance(trx, instance.id, 'resizing', { from: [instance.state] });
+  return claim;
+}
+
+/** Sets the row to `size` and gives back what it held beyond it; clears the resize unless `keepMarker`. */
+async function settleSize(trx: Db, row: ResizingRow, size: SizeClaim, keepMarker: boolean): Promise<void> {
+  await addUsage(trx, row.host_id!, minus(size, sizeOfRow(row)), 1);
+  await trx('instances').where({ id: row.id }).update({
+    ...rowSize(size), cpuset: size.cpuset, ...(keepMarker ? {} : { resize_from: null, resize_to: null }),
+  });
+}
+
+const lockResizing = async (trx: Db, id: string): Promise<ResizingRow | undefined> =>
+  trx('instances').where({ id }).forUpdate().first();
+
+/** The engine took the new size: the row becomes it, the rest is given back, the instance is back in `state`. Idempotent. */
+export async function commitResize(trx: Db, id: string, state: 'running' | 'stopped'): Promise<boolean> {
+  const row = await lockResizing(trx, id);
+  if (row?.state !== 'resizing' || !row.resize_to) return false;
+  await settleSize(trx, row, row.resize_to, false);
+  await transitionInstance(trx, id, state, { from: ['resizing'] });
+  return true;
+}
+
+/**
+ * The engine is back at the old size: so is the row. A VM's disk that already grew cannot shrink, so the claim
+ * keeps what the host says the disk is (`diskGb`). Idempotent.
+ */
+export async function undoResize(trx: Db, id: string, state: 'running' | 'stopped', diskGb: number | null): Promise<boolean> {
+  const row = await lockResizing(trx, id);
+  if (row?.state !== 'resizing' || !row.resize_from) return false;
+  await settleSize(trx, row, { ...row.resize_from, diskGb: Math.max(row.resize_from.diskGb, diskGb ?? 0) }, false);
+  await transitionInstance(trx, id, state, { from: ['resizing'] });
+  return true;
+}
+
+/**
+ * Nobody knows what size the engine has (a terminated workflow, an undo that could not reach the host): the row
+ * goes back to the old vCPUs and memory and keeps the larger disk (a grown one cannot shrink), and a repair
+ * conforms the copy to the row (the marker `resize_from` tells it to) before it brings its state back.
+ */
+export async function abandonResize(trx: Db, id: string, repairTo: 'running' | 'stopped', failure: string): Promise<boolean> {
+  const row = await lockResizing(trx, id);
+  if (row?.state !== 'resizing' || !row.resize_from || !row.resize_to) return false;
+  const disk = row.kind === 'kvm' ? Math.max(row.resize_from.diskGb, row.resize_to.diskGb) : row.resize_from.diskGb;
+  await settleSize(trx, row, { ...row.resize_from, diskGb: disk }, true);
+  await transitionInstance(trx, id, 'repairing', { from: ['resizing'], failure, repairTo });
+  return true;
+}
+
+/** A repair that conformed the copy (or ended it) clears the marker an abandoned resize left. */
+export async function clearResizeMarker(trx: Db, id: string): Promise<void> {
+  await trx('instances').where({ id }).whereNotNull('resize_from').update({ resize_from: null, resize_to: null });
+}
