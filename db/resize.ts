@@ -1,6 +1,6 @@
 import type { Db } from './connection';
 import { toHostRow } from './hosts';
-import { cpuUsageOnHost, transitionInstance, type InstanceRow } from './instances';
+import { cpuUsageOnHost, type InstanceRow } from './instances';
 import { addUsage } from './placement';
 import { chooseCpuset } from '../placement/cpuset';
 import { CapacityError, StateConflictError } from '../lib/errors';
@@ -16,9 +16,10 @@ const minus = (a: Size, b: Size) => ({ vcpus: a.vcpus - b.vcpus, memory_mb: a.me
 export function whyNotOnHost(host: ReturnType<typeof toHostRow>, from: Size, to: Size, ratios: Ratios): { path: string; message: string } | null {
   const grow = minus(largerSize(from, to), from);
   if (to.vcpus > host.vcpus) return { path: 'vcpus', message: `the host has ${host.vcpus} CPUs` };
-  if (host.used_vcpus + grow.vcpus > host.vcpus * ratios.cpu) return { path: 'vcpus', message: 'the host has no room for more vCPUs' };
-  if (host.used_memory_mb + grow.memory_mb > host.memory_mb * ratios.memory) return { path: 'memoryMb', message: 'the host has no room for more memory' };
-  if (host.used_disk_gb + grow.disk_gb > host.disk_gb) return { path: 'diskGb', message: 'the host has no room for a bigger disk' };
+  // Only what grows is asked of the host: a shrink fits even where the host is over its ratios now.
+  if (grow.vcpus > 0 && host.used_vcpus + grow.vcpus > host.vcpus * ratios.cpu) return { path: 'vcpus', message: 'the host has no room for more vCPUs' };
+  if (grow.memory_mb > 0 && host.used_memory_mb + grow.memory_mb > host.memory_mb * ratios.memory) return { path: 'memoryMb', message: 'the host has no room for more memory' };
+  if (grow.disk_gb > 0 && host.used_disk_gb + grow.disk_gb > host.disk_gb) return { path: 'diskGb', message: 'the host has no room for a bigger disk' };
   return null;
 }
 
@@ -40,19 +41,24 @@ export async function claimResize(trx: Db, instance: InstanceRow, to: Size, rati
   const held = largerSize(from, to);
   await addUsage(trx, hostRow.id, minus(held, from), 1);
   const claim = { from: { ...from, cpuset: instance.cpuset }, to: { ...to, cpuset } };
-  await trx('instances').where({ id: instance.id }).update({
+  // One statement: the database holds `resizing` and the two sizes together (instances_resize_check); the transition trigger checks the state.
+  const n = await trx('instances').where({ id: instance.id, state: instance.state }).update({
     ...rowSize(held), cpuset: to.vcpus > from.vcpus ? cpuset : instance.cpuset,
-    resize_from: JSON.stringify(claim.from), resize_to: JSON.stringify(claim.to),
+    resize_from: JSON.stringify(claim.from), resize_to: JSON.stringify(claim.to), state: 'resizing', updated_at: trx.fn.now(),
   });
-  await transitionInstance(trx, instance.id, 'resizing', { from: [instance.state] });
+  if (n !== 1) throw new StateConflictError(`instance ${instance.id} changed while it was being resized`);
   return claim;
 }
 
-/** Sets the row to `size` and gives back what it held beyond it; clears the resize unless `keepMarker`. */
-async function settleSize(trx: Db, row: ResizingRow, size: SizeClaim, keepMarker: boolean): Promise<void> {
+/**
+ * Sets the row to `size` and its new state in one statement, and gives back what it held beyond it; to a repair
+ * the marker stays (the repair conforms the copy, then clears it).
+ */
+async function settleSize(trx: Db, row: ResizingRow, size: SizeClaim, end: { state: 'running' | 'stopped' } | { state: 'repairing'; repairTo: 'running' | 'stopped'; failure: string }): Promise<void> {
   await addUsage(trx, row.host_id!, minus(size, sizeOfRow(row)), 1);
-  await trx('instances').where({ id: row.id }).update({
-    ...rowSize(size), cpuset: size.cpuset, ...(keepMarker ? {} : { resize_from: null, resize_to: null }),
+  await trx('instances').where({ id: row.id, state: 'resizing' }).update({
+    ...rowSize(size), cpuset: size.cpuset, state: end.state, updated_at: trx.fn.now(),
+    ...(end.state === 'repairing' ? { repair_to: end.repairTo, failure: end.failure } : { resize_from: null, resize_to: null, failure: null, repair_to: null }),
   });
 }
 
@@ -63,8 +69,7 @@ const lockResizing = async (trx: Db, id: string): Promise<ResizingRow | undefine
 export async function commitResize(trx: Db, id: string, state: 'running' | 'stopped'): Promise<boolean> {
   const row = await lockResizing(trx, id);
   if (row?.state !== 'resizing' || !row.resize_to) return false;
-  await settleSize(trx, row, row.resize_to, false);
-  await transitionInstance(trx, id, state, { from: ['resizing'] });
+  await settleSize(trx, row, row.resize_to, { state });
   return true;
 }
 
@@ -75,8 +80,7 @@ export async function commitResize(trx: Db, id: string, state: 'running' | 'stop
 export async function undoResize(trx: Db, id: string, state: 'running' | 'stopped', diskGb: number | null): Promise<boolean> {
   const row = await lockResizing(trx, id);
   if (row?.state !== 'resizing' || !row.resize_from) return false;
-  await settleSize(trx, row, { ...row.resize_from, diskGb: Math.max(row.resize_from.diskGb, diskGb ?? 0) }, false);
-  await transitionInstance(trx, id, state, { from: ['resizing'] });
+  await settleSize(trx, row, { ...row.resize_from, diskGb: Math.max(row.resize_from.diskGb, diskGb ?? 0) }, { state });
   return true;
 }
 
@@ -89,8 +93,7 @@ export async function abandonResize(trx: Db, id: string, repairTo: 'running' | '
   const row = await lockResizing(trx, id);
   if (row?.state !== 'resizing' || !row.resize_from || !row.resize_to) return false;
   const disk = row.kind === 'kvm' ? Math.max(row.resize_from.diskGb, row.resize_to.diskGb) : row.resize_from.diskGb;
-  await settleSize(trx, row, { ...row.resize_from, diskGb: disk }, true);
-  await transitionInstance(trx, id, 'repairing', { from: ['resizing'], failure, repairTo });
+  await settleSize(trx, row, { ...row.resize_from, diskGb: disk }, { state: 'repairing', repairTo, failure });
   return true;
 }
 
