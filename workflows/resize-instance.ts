@@ -19,6 +19,8 @@ export async function resizeInstance(input: ResizeInput): Promise<{ plan: Resize
   const { instanceId, plan, prior } = input;
   return runOperation(input.operationId, {
     async run(op, saga) {
+      // Before anything reached the host, giving the claim back is the whole undo.
+      saga.add('give the claim back', () => control.undoResize(op, instanceId, prior, null));
       const begun = await control.beginResize(op, instanceId);
       if (begun.done) return { plan, size: null };
       const { spec, from, to } = begun;
