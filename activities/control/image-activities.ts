@@ -14,7 +14,12 @@ export interface ConvertJob {
   targetRef: string; targetKey: string;
 }
 
-export interface SnapshotImageJob { sourceRef: string; digest: string; targetRef: string }
+/**
+ * An image from a snapshot: a container's manifest tagged as the image's own; a VM's disk (`kind: 'kvm'`, absent
+ * from jobs recorded before VM snapshots could become images) made into a template on a live VM host.
+ */
+export type SnapshotImageJob = { kind?: 'docker'; sourceRef: string; digest: string; targetRef: string }
+  | { kind: 'kvm'; hostId: string; sourceLocation: string; digest: string; targetKey: string };
 
 export function createImageControlActivities({ db, registry, hostLiveSeconds }: ImageControlDeps) {
   return {
@@ -54,11 +59,16 @@ export function createImageControlActivities({ db, registry, hostLiveSeconds }: 
         const image = await trx('images').where({ id: imageId }).first();
         if (snapshot?.state !== 'ready' || !snapshot.location || !snapshot.digest) throw new StateConflictError(`snapshot ${snapshotId} is ${snapshot?.state ?? 'gone'}`);
         if (!image) throw new StateConflictError(`image ${imageId} is gone`);
+        if (snapshot.kind === 'kvm') {
+          const hostId = await pickLiveHost(trx, 'kvm', hostLiveSeconds);
+          if (!hostId) throw new CapacityError('no live host with libvirt to make the image on');
+          return { kind: 'kvm' as const, hostId, sourceLocation: snapshot.location, digest: snapshot.digest, targetKey: `${image.id}.tgz` };
+        }
         await assertRegistryOpen(trx);
         return { sourceRef: snapshot.location, digest: snapshot.digest, targetRef: `${registry}/vcloud/${image.name}:${image.id}` };
       });
     },
-    async copySnapshotToImage(op: OpRef, job: SnapshotImageJob): Promise<{ location: string; digest: string; sizeBytes: null; boot: null }> {
+    async copySnapshotToImage(op: OpRef, job: Extract<SnapshotImageJob, { sourceRef: string }>): Promise<{ location: string; digest: string; sizeBytes: null; boot: null }> {
       await inRun(db, op, async () => undefined);
       const client = new RegistryClient(registry);
       const digest = await client.copyManifest(parseReference(job.sourceRef), job.digest, parseReference(job.targetRef));

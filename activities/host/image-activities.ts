@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { DockerImages } from '../../drivers/docker-images';
 import type { ImageStore } from '../../images/image-store';
 import { inspectTemplate } from '../../host/template-archive';
+import { diskSnapshotToTgz } from '../../host/disk-image';
 import { PermanentDriverError } from '../../drivers/instance-driver';
 import { HostSteps } from './host-step';
 import { RegistryClient, parseReference } from '../../images/registry';
@@ -54,6 +55,29 @@ export function createImageActivities({ hostId, images, imageStore, cacheDir, re
           location: stored.location, digest: stored.digest, sizeBytes: unpackedBytes,
           boot: boot ? { ...boot, cmdline: 'console=ttyS0' } : null,
         };
+      });
+    },
+
+    /** A VM snapshot made into a template in the store (host/disk-image.ts), checked as an upload is. */
+    async diskSnapshotToTgz(job: { sourceLocation: string; digest: string; targetKey: string }): Promise<ConvertedImage> {
+      return withHeartbeats('diskSnapshotToTgz', `convert:${job.targetKey}`, async (progress) => {
+        const work = path.join(cacheDir, `make-${job.targetKey}`);
+        fs.mkdirSync(work, { recursive: true });
+        const qcow2 = path.join(work, 'snapshot.qcow2');
+        const tgz = path.join(work, 'image.tgz');
+        try {
+          progress(0, 'fetching the snapshot');
+          await imageStore.fetch(job.sourceLocation, qcow2, job.digest);
+          progress(0, 'dumping the filesystem');
+          await diskSnapshotToTgz(qcow2, path.join(work, 'dump'), tgz);
+          progress(fs.statSync(tgz).size, 'inspecting');
+          const { boot, unpackedBytes } = await inspectTemplate(tgz);
+          if (!boot) throw new PermanentDriverError('the snapshot\'s disk has no /boot kernel and initrd: it cannot be a VM template');
+          const stored = await imageStore.put(job.targetKey, fs.createReadStream(tgz));
+          return { location: stored.location, digest: stored.digest, sizeBytes: unpackedBytes, boot: { ...boot, cmdline: 'console=ttyS0' } };
+        } finally {
+          fs.rmSync(work, { recursive: true, force: true });
+        }
       });
     },
 

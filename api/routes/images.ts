@@ -155,7 +155,7 @@ export function imageRoutes(deps: Deps): Router {
   }));
 
   /**
-   * An image from a snapshot of the user's (an admin's: anyone's) container: private, theirs,
+   * An image from a snapshot of the user's (an admin's: anyone's) container or VM: private, theirs,
    * counted in their snapshot quota where the snapshot is. Its operation holds the instance, so the
    * snapshot cannot be deleted under it.
    */
@@ -165,10 +165,6 @@ export function imageRoutes(deps: Deps): Router {
     if (!snapshot || !instance || snapshot.state === 'deleted' || (user.role !== 'admin' && instance.owner_id !== user.id)) {
       throw new AppError(404, 'Not Found', `snapshot ${body.fromSnapshot} not found`, { errors: [{ path: 'fromSnapshot', message: 'no such snapshot of yours' }] });
     }
-    if (snapshot.kind !== 'docker') {
-      throw new AppError(422, 'Unprocessable Entity', 'an image is made from a container snapshot; a VM snapshot cannot become an image yet',
-        { errors: [{ path: 'fromSnapshot', message: 'a VM snapshot' }] });
-    }
     if (snapshot.state !== 'ready') throw new ConflictError(`snapshot ${snapshot.id} is ${snapshot.state}`);
     let target: ImageRow | undefined;
     return startOperation(deps, {
@@ -177,7 +173,8 @@ export function imageRoutes(deps: Deps): Router {
       write: async (trx) => {
         await reserveQuota(trx, user, instance.zone_id, { snapshots: 1, snapshotGb: instance.disk_gb });
         target = await insertImage(trx, {
-          name: body.name, kind: 'docker', location: '', digest: null, boot: null, state: 'pending', owner_id: instance.owner_id,
+          // A VM's snapshot becomes a template (tgz); `convert` makes either kind's twin.
+          name: body.name, kind: snapshot.kind === 'kvm' ? 'tgz' : 'docker', location: '', digest: null, boot: null, state: 'pending', owner_id: instance.owner_id,
           visibility: 'private', source_snapshot_id: snapshot.id, quota_zone_id: instance.zone_id, quota_gb: instance.disk_gb,
         });
         return { imageId: target.id, body: (op) => ({ image: imageView(target!, user), operation: acceptedOperation(config, op, 'make-image', { imageId: target!.id, instanceId: instance.id }, user.id) }) };

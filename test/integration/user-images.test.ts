@@ -89,4 +89,36 @@ describe('images made by users', () => {
     const after = (await admin.get(`/v1/users/${ownerId}/grants`)).body.items;
     expect(after.find((g: { zone: string }) => g.zone === TEST_ZONE.id).usage).toMatchObject({ snapshots: 0 });
   }, 600_000);
+
+  test('a VM snapshot becomes the owner\'s bootable template: a VM made from it boots with the file the first VM wrote', async () => {
+    const res = await owner.post('/v1/instances', createBody(`vimg-src-${suffix}`, { kind: 'kvm', image: 'busybox-vm', memoryMb: 160 }));
+    expect(res.status).toBe(202);
+    made.push(res.body.instance.id);
+    expect(await waitForOperation(owner, res.body.operation.id, 180_000)).toMatchObject({ state: 'succeeded' });
+    const source = await db('instances').where({ id: res.body.instance.id }).first();
+    const host = source.host_id === HOST_A.id ? HOST_A : HOST_B;
+    await inside(host, 'kvm', source.id, `echo vm-made-by-${suffix} > /made-by-user; sync`);
+    const snap = await owner.post(`/v1/instances/${source.id}/snapshots`);
+    expect(await waitForOperation(owner, snap.body.operation.id, 180_000)).toMatchObject({ state: 'succeeded' });
+
+    const made2 = await owner.post('/v1/images', { name: `vm-mine-${suffix}`, fromSnapshot: snap.body.snapshot.id });
+    expect(made2.status).toBe(202);
+    expect(made2.body.image).toMatchObject({ state: 'pending', visibility: 'private', ownerId, kind: 'tgz' });
+    expect(await waitForOperation(owner, made2.body.operation.id, 300_000)).toMatchObject({ state: 'succeeded', type: 'make-image' });
+    const image = (await owner.get(`/v1/images/${made2.body.image.id}`)).body;
+    expect(image).toMatchObject({ state: 'ready', kind: 'tgz', sourceSnapshotId: snap.body.snapshot.id });
+    expect(image.boot).toMatchObject({ kernel: expect.stringMatching(/^boot\//), initrd: expect.stringMatching(/^boot\//) });
+
+    // The source goes (and its snapshot with it); a VM from the image boots with the file.
+    const del = await owner.del(`/v1/instances/${source.id}`);
+    expect(await waitForOperation(owner, del.body.operation.id)).toMatchObject({ state: 'succeeded' });
+    const copy = await owner.post('/v1/instances', createBody(`vimg-copy-${suffix}`, { kind: 'kvm', image: image.name, memoryMb: 160 }));
+    expect(copy.status).toBe(202);
+    made.push(copy.body.instance.id);
+    expect(await waitForOperation(owner, copy.body.operation.id, 180_000)).toMatchObject({ state: 'succeeded' });
+    const row = await db('instances').where({ id: copy.body.instance.id }).first();
+    const copyHost = row.host_id === HOST_A.id ? HOST_A : HOST_B;
+    expect((await inside(copyHost, 'kvm', row.id, 'cat /made-by-user')).trim()).toBe(`vm-made-by-${suffix}`);
+    expect((await inside(copyHost, 'kvm', row.id, 'hostname')).trim()).toBe(row.hostname);
+  }, 600_000);
 });
