@@ -10,6 +10,7 @@ import { storageGcRoutes } from './routes/storage-gc';
 import { monitoringRoutes } from './routes/monitoring';
 import { imageRoutes } from './routes/images';
 import { resizeRoutes } from './routes/resize';
+import { keyRoutes } from './routes/keys';
 import { migrationRoutes } from './routes/migration';
 import { openapi } from './openapi';
 import { allowedMethods } from './allowed-methods';
@@ -61,6 +62,7 @@ export function createApp(deps: Deps, log: Logger): express.Express {
   app.use(imageRoutes(deps));
   app.use(migrationRoutes(deps));
   app.use(resizeRoutes(deps));
+  app.use(keyRoutes(deps));
   app.use(auditRoutes(deps));
   app.use((req, res) => {
     const allow = allowedMethods(app, req.path);

@@ -49,6 +49,7 @@ export const openapi = {
           app: { type: 'string' }, host: { type: 'string', description: 'admin only' }, ip: { type: 'string', format: 'ipv4', description: 'admin only' },
           count: { type: 'integer', minimum: 1, maximum: 20, description: 'a batch: name-1 ... name-<count>, answered {instances, operation}' },
           atomic: { type: 'boolean', description: 'a batch: all or nothing' },
+          keys: { type: 'array', minItems: 1, maxItems: 16, items: { type: 'string' }, description: 'names or ids of the caller\'s SSH keys, installed for root by the platform' },
         },
       },
       Instance: {
@@ -103,6 +104,11 @@ export const openapi = {
     '/v1/hosts/{id}/events': list('what the reconciler found and did on the host (admin), newest first'),
     '/v1/instances/{id}/snapshots': { ...list('snapshots of the instance, newest first'), ...op('post', 'take a snapshot', 202, true) },
     '/v1/instances/{id}/snapshots/{snapshotId}': op('delete', 'delete a snapshot and its data', 204, true),
+    '/v1/users/{id}/keys': {
+      ...list('the user\'s SSH public keys (`me` for the caller; an admin: anyone\'s)'),
+      ...op('post', 'register an SSH public key: {name, publicKey} (ed25519, ecdsa, or rsa of at least 2048 bits; stored without its comment)', 201, true),
+    },
+    '/v1/users/{id}/keys/{keyId}': op('delete', 'forget a key (instances made with it keep it)', 204, true),
     '/v1/instances/{id}/resize': op('post', 'resize: {vcpus?, memoryMb?, diskGb?}; the answer\'s resize.plan says how: live (a container keeps running), cold (a running VM is powered off, changed, started) or offline (a stopped instance); a disk never shrinks; 422 when the quota or the host has no room', 202, true),
     '/v1/instances/{id}/migrate': op('post', 'migrate: {snapshot?: "latest"|"none"|<id>, host? (admin)}', 202, true),
     '/v1/zones': { ...list('zones, by id'), ...op('post', 'create a zone (admin): {id, subnet, gateway, bridge}', 201) },

@@ -23,6 +23,8 @@ export const createInstanceBody = z.object({
   /** A batch: `name-1` ... `name-<count>`, one parent operation; `atomic`: all or nothing. */
   count: z.number().int().min(1).max(MAX_BATCH).optional(),
   atomic: z.boolean().optional(),
+  /** The caller's SSH keys (names or ids) installed for root by the platform. */
+  keys: z.array(z.string().min(1).max(64)).min(1).max(16).optional(),
 }).strict()
   .refine((b) => b.count === undefined || b.ip === undefined, { message: 'a batch cannot share one address', path: ['ip'] })
   .refine((b) => b.atomic === undefined || b.count !== undefined, { message: 'only a batch (count) is atomic or not', path: ['atomic'] })
@@ -91,6 +93,11 @@ export const migrateBody = z.object({
   snapshot: z.union([z.literal('latest'), z.literal('none'), z.string().uuid('must be "latest", "none" or a snapshot id')]).optional(),
   host: z.string().max(63).regex(DNS_LABEL, 'must be a host id').optional(),
 }).strict();
+export const sshKeyBody = z.object({
+  name: dnsLabel,
+  publicKey: z.string().min(1).max(16 * 1024),
+}).strict();
+
 /** What changes; at least one. The bounds are a create's. */
 export const resizeBody = z.object({
   vcpus: z.number().int().min(1).max(64).optional(),

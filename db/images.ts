@@ -87,3 +87,18 @@ export async function locationShared(db: Db, image: ImageRow): Promise<boolean> 
     .first('id');
   return Boolean(other);
 }
+
+interface BuiltEntry { name: string; location: string; digest: string | null; sizeBytes?: number; boot?: Record<string, string> }
+/** What scripts/build-images.sh writes to .data/images/manifest.json (the Debian entries since the Debian template). */
+export interface BuiltManifest { tgz: BuiltEntry; vm: BuiltEntry; docker: BuiltEntry; debianVm?: BuiltEntry; debian?: BuiltEntry }
+
+/** The built templates registered as images: what `up` seeds and the tests start with. */
+export async function seedBuiltImages(db: Db, m: BuiltManifest): Promise<void> {
+  const tgz = (e: BuiltEntry) => upsertImage(db, { name: e.name, kind: 'tgz', location: e.location, digest: e.digest, size_bytes: e.sizeBytes ?? null, boot: e.boot ?? null });
+  const docker = (e: BuiltEntry) => upsertImage(db, { name: e.name, kind: 'docker', location: e.location, digest: e.digest, boot: null });
+  await tgz(m.tgz);
+  await tgz(m.vm);
+  await docker(m.docker);
+  if (m.debianVm) await tgz(m.debianVm);
+  if (m.debian) await docker(m.debian);
+}

@@ -10,11 +10,13 @@ export interface InstanceRow {
   ip: string | null; mac: string | null; hostname: string | null; requested_host_id: string | null;
   requested_ip: string | null; state: InstanceState; failure: string | null; generation: number;
   repair_to: RepairTarget | null; target_host_id: string | null; target_cpuset: number[] | null;
+  /** What the platform installed as root's authorized_keys at create (null: none asked for). */
+  authorized_keys?: string | null;
   created_at: Date; updated_at: Date;
 }
 
 export async function insertInstance(db: Db, row: Pick<InstanceRow, 'id' | 'name' | 'owner_id' | 'zone_id' | 'kind' | 'app' |
-  'image_id' | 'vcpus' | 'memory_mb' | 'disk_gb' | 'requested_host_id' | 'requested_ip'>): Promise<InstanceRow> {
+  'image_id' | 'vcpus' | 'memory_mb' | 'disk_gb' | 'requested_host_id' | 'requested_ip' | 'authorized_keys'>): Promise<InstanceRow> {
   try {
     const [inserted] = await db('instances').insert(row).returning('*');
     return inserted;

@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Docker from 'dockerode';
+import * as tar from 'tar';
 import { readContainer } from '../host/metrics/cgroup';
 import { vethNames } from '../host/bridge-plumbing';
 import type { RawSample } from '../host/metrics/sample';
@@ -83,6 +87,25 @@ export class DockerDriver implements InstanceDriver {
       if (statusCode(err) === 409) return; // created by an earlier attempt of this same activity
       if (statusCode(err) === 404) throw new PermanentDriverError(`image ${options.Image} is not on this host`);
       throw err;
+    }
+    if (spec.authorizedKeys) await this.installKeys(spec.instanceId, spec.authorizedKeys);
+  }
+
+  /**
+   * root's authorized_keys copied into the created container by the engine (`docker cp`'s archive call,
+   * which resolves paths inside the container's root), never by a process in the guest.
+   */
+  private async installKeys(instanceId: string, keys: string): Promise<void> {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vc-keys-'));
+    try {
+      fs.mkdirSync(path.join(work, 'root', '.ssh'), { recursive: true, mode: 0o700 });
+      fs.chmodSync(path.join(work, 'root'), 0o700);
+      fs.writeFileSync(path.join(work, 'root', '.ssh', 'authorized_keys'), keys, { mode: 0o600 });
+      const archive = path.join(work, 'keys.tar');
+      await tar.c({ file: archive, cwd: work, portable: false }, ['root']);
+      await this.container(instanceId).putArchive(archive, { path: '/' });
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
     }
   }
 

@@ -13,6 +13,8 @@ export interface InstanceSpec {
   instanceId: string; kind: InstanceKind; hostname: string; image: ImageRef;
   vcpus: number; memoryMb: number; diskGb: number; cpuset: number[];
   network: { bridge: string; ip: string; prefix: number; gateway: string; mac: string };
+  /** root's authorized_keys, installed by the platform when the instance is made (never through a guest agent). */
+  authorizedKeys?: string | null;
   /** A VM made from a snapshot: its disk comes from this image-store object, not from the template. */
   restore?: { location: string; digest: string | null } | null;
 }

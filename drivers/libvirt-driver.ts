@@ -10,7 +10,7 @@ import {
 import { parseCpuList } from '../host/machine';
 import type { ImageStore } from '../images/image-store';
 import type { StorageDriver } from '../storage/storage-driver';
-import { unpackTgz, writePersonality } from '../host/rootfs';
+import { unpackTgz, writeAuthorizedKeys, writePersonality } from '../host/rootfs';
 import { inspectTemplate } from '../host/template-archive';
 import { run, stepContext } from '../host/run';
 import { holdIfAsked } from '../lib/test-holds';
@@ -140,6 +140,7 @@ export class LibvirtDriver implements InstanceDriver {
       try {
         await unpackTgz(this.imageCache(spec.image.id).tgz, work);
         writePersonality(work, { hostname: spec.hostname, ...spec.network });
+        if (spec.authorizedKeys) writeAuthorizedKeys(work, spec.authorizedKeys);
         await this.o.storage.createDisk(spec.instanceId, spec.diskGb, work);
       } finally {
         fs.rmSync(work, { recursive: true, force: true });

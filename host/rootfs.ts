@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { run } from './run';
-import { writeInRoot } from './in-root';
+import { resolveInRoot, writeInRoot } from './in-root';
 
 export interface Personality { hostname: string; ip: string; prefix: number; gateway: string; mac: string }
 
@@ -23,4 +23,12 @@ export function personalityFiles(p: Personality): Record<string, string> {
 /** The identity files written into an unpacked template, every path resolved inside it (never through a link out). */
 export function writePersonality(dir: string, p: Personality): void {
   for (const [rel, content] of Object.entries(personalityFiles(p))) writeInRoot(dir, rel, content);
+}
+
+/** root's authorized_keys in an unpacked template (resolved inside it, as the personality is): 0700 directory, 0600 file, as sshd wants. */
+export function writeAuthorizedKeys(dir: string, keys: string): void {
+  writeInRoot(dir, 'root/.ssh/authorized_keys', keys, 0o600);
+  // Links resolved inside the template: what is changed is the real directory the file went into.
+  const sshDir = resolveInRoot(dir, 'root/.ssh');
+  if (fs.lstatSync(sshDir).isDirectory()) fs.chmodSync(sshDir, 0o700);
 }

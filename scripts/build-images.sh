@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the platform's small busybox images: a tgz template and its Docker twin in the local
-# registry, and a bootable VM template (the same rootfs with Debian's kernel and a busybox initrd). Nothing is downloaded: busybox comes from Debian's
-# busybox-static package. Writes .data/images/manifest.json for the seed step. Idempotent.
+# Builds the platform's templates: small busybox images (a tgz template and its Docker twin in the local
+# registry, and a bootable VM template: the same rootfs with Debian's kernel and a busybox initrd; busybox
+# comes from Debian's busybox-static package), and the Debian template with openssh-server and its twin
+# (scripts/build-debian.sh, from the Debian archive). Writes .data/images/manifest.json for the seed step. Idempotent.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -104,13 +105,23 @@ if [[ -z "$DIGEST" ]]; then
   DIGEST="$(digest_of)"
 fi
 
+# The Debian template and its twin (scripts/build-debian.sh, cached on its own).
+bash "$ROOT/scripts/build-debian.sh" "$STORE" "$VM_TGZ"
+DEB_TGZ="$STORE/debian-vm.tgz"
+DEB_REF="$REGISTRY_ADDR/vcloud/debian:1"
+DEB_DIGEST="$(curl -fsSI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+  "http://$REGISTRY_ADDR/v2/vcloud/debian/manifests/1" | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest" {print $2}')"
+
 node -e '
-  const [tgz, vm, ref, digest, tgzSha, tgzSize, vmSha, vmSize] = process.argv.slice(1);
+  const [tgz, vm, ref, digest, tgzSha, tgzSize, vmSha, vmSize, deb, debSha, debSize, debRef, debDigest] = process.argv.slice(1);
+  const boot = { kernel: "boot/vmlinuz", initrd: "boot/initrd.img", cmdline: "console=ttyS0" };
   const manifest = {
     tgz: { name: "busybox-tgz", location: tgz, digest: tgzSha, sizeBytes: Number(tgzSize) },
-    vm: { name: "busybox-vm", location: vm, digest: vmSha, sizeBytes: Number(vmSize),
-          boot: { kernel: "boot/vmlinuz", initrd: "boot/initrd.img", cmdline: "console=ttyS0" } },
+    vm: { name: "busybox-vm", location: vm, digest: vmSha, sizeBytes: Number(vmSize), boot },
     docker: { name: "busybox", location: ref, digest },
+    debianVm: { name: "debian-vm", location: deb, digest: debSha, sizeBytes: Number(debSize), boot },
+    debian: { name: "debian", location: debRef, digest: debDigest },
   };
   require("fs").writeFileSync(process.env.MANIFEST, JSON.stringify(manifest, null, 2) + "\n");
-' "$TGZ" "$VM_TGZ" "$REF" "$DIGEST" "$(sha_of "$TGZ")" "$(unpacked_of "$TGZ")" "$(sha_of "$VM_TGZ")" "$(unpacked_of "$VM_TGZ")"
+' "$TGZ" "$VM_TGZ" "$REF" "$DIGEST" "$(sha_of "$TGZ")" "$(unpacked_of "$TGZ")" "$(sha_of "$VM_TGZ")" "$(unpacked_of "$VM_TGZ")" \
+  "$DEB_TGZ" "$(sha_of "$DEB_TGZ")" "$(unpacked_of "$DEB_TGZ")" "$DEB_REF" "$DEB_DIGEST"

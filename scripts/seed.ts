@@ -4,7 +4,7 @@ import { loadConfig } from '../lib/config';
 import { createDb, migrateLatest } from '../db/connection';
 import { upsertZone, getZone, addPool } from '../db/zones';
 import { createUser, findUserByName, issueToken } from '../db/users';
-import { upsertImage } from '../db/images';
+import { seedBuiltImages } from '../db/images';
 
 /**
  * Seeds a zone with its pool, the first admin (token written once, mode 0600) and the images
@@ -39,9 +39,7 @@ async function main() {
     const manifestPath = path.join(config.dataDir, 'images', 'manifest.json');
     if (fs.existsSync(manifestPath)) {
       const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
-      await upsertImage(db, { name: manifest.tgz.name, kind: 'tgz', location: manifest.tgz.location, digest: manifest.tgz.digest, size_bytes: manifest.tgz.sizeBytes, boot: null });
-      await upsertImage(db, { name: manifest.vm.name, kind: 'tgz', location: manifest.vm.location, digest: manifest.vm.digest, size_bytes: manifest.vm.sizeBytes, boot: manifest.vm.boot });
-      await upsertImage(db, { name: manifest.docker.name, kind: 'docker', location: manifest.docker.location, digest: manifest.docker.digest, boot: null });
+      await seedBuiltImages(db, manifest);
     }
     console.log(`zone ${zone.id} (${zone.subnet} on ${zone.bridge}); admin token in ${tokenFile}`);
   } finally {

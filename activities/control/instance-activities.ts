@@ -46,7 +46,7 @@ export async function readSpec(db: Db, instanceId: string, on: 'home' | 'target'
     image: { id: row.image_id, kind: row.image_kind, location: row.image_location, digest: row.image_digest, boot: row.image_boot },
     vcpus: row.vcpus, memoryMb: row.memory_mb, diskGb: row.disk_gb, cpuset: row.cpuset ?? [],
     network: { bridge: row.bridge, ip: row.ip ?? '', prefix: parseCidr(row.subnet).prefix, gateway: row.gateway, mac: row.mac ?? '' },
-    restore: null,
+    restore: null, ...(row.authorized_keys ? { authorizedKeys: row.authorized_keys } : {}),
   };
   const placed = on === 'target' ? { ...spec, hostId: row.target_host_id, cpuset: row.target_cpuset ?? spec.cpuset } : spec;
   if (!restore) return placed;

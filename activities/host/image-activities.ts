@@ -34,10 +34,9 @@ export function createImageActivities({ hostId, images, imageStore, cacheDir, re
         if (!fs.existsSync(local)) await imageStore.fetch(job.sourceLocation, local, job.sourceDigest);
         // Refused before an engine imports it: no device node or escaping member becomes an image layer.
         const { names } = await inspectTemplate(local);
-        // The template's own init when it has one, else a shell that waits.
-        const cmd = names.includes('sbin/vcloud-init')
-          ? ['/sbin/vcloud-init']
-          : ['/bin/sh', '-c', "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"];
+        // The template's own init when it has one (under /usr/sbin in a merged-/usr Debian), else a shell that waits.
+        const init = ['sbin/vcloud-init', 'usr/sbin/vcloud-init'].find((n) => names.includes(n));
+        const cmd = init ? [`/${init}`] : ['/bin/sh', '-c', "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"];
         const digest = await engine().importTgz(local, job.targetRef, cmd, progress);
         return { location: job.targetRef, digest, sizeBytes: null, boot: null };
       });

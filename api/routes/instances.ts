@@ -11,6 +11,8 @@ import { getImage, imageVisibleTo } from '../../db/images';
 import { getHost } from '../../db/hosts';
 import { getInstance, insertInstance, listInstances, lockInstance, transitionInstance, type InstanceRow } from '../../db/instances';
 import { getOperation, listOperations, nextSequence } from '../../db/operations';
+import { sshKeysNamed } from '../../db/ssh-keys';
+import { authorizedKeys } from '../../lib/ssh-key';
 import { listEvents } from '../../db/reconcile';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { ACTIONS, DELETABLE_STATES } from '../../lib/instance-states';
@@ -76,9 +78,15 @@ export function instanceRoutes(deps: Deps): Router {
         throw new ValidationError(`host ${body.host} is not in zone ${zone.id}`, [{ path: 'host', message: 'not a host of the zone' }]);
       }
     }
+    let keys: string | null = null;
+    if (body.keys) {
+      const { found, missing } = await sshKeysNamed(db, user.id, body.keys);
+      if (missing.length) throw new ValidationError(`no key of yours named ${missing.join(', ')}`, [{ path: 'keys', message: `unknown: ${missing.join(', ')}` }]);
+      keys = authorizedKeys(found);
+    }
     const intentOf = (id: string, name: string, app: string | null) => ({
       id, name, owner_id: user.id, zone_id: zone.id, kind: body.kind, app, image_id: image.id, vcpus: body.vcpus, memory_mb: body.memoryMb,
-      disk_gb: diskGb, requested_host_id: body.host ?? null, requested_ip: body.ip ?? null,
+      disk_gb: diskGb, requested_host_id: body.host ?? null, requested_ip: body.ip ?? null, authorized_keys: keys,
     });
     if (body.count !== undefined) {
       // The members spread over the zone's hosts by app: their own, or the batch's name.

@@ -5,7 +5,7 @@ import { Connection } from '@temporalio/client';
 import { createDb, migrateLatest, migrationConfig } from '../../db/connection';
 import { addPool, upsertZone } from '../../db/zones';
 import { createUser, issueToken } from '../../db/users';
-import { upsertImage } from '../../db/images';
+import { seedBuiltImages, upsertImage } from '../../db/images';
 import { unplumb } from '../../host/bridge-plumbing';
 import { run } from '../../host/run';
 import { BUILT_MANIFEST, DATA, HOST_A, HOST_B, TEMPORAL_ADDRESS, TEST_HOLDS, TEST_STORE, TEST_API, TEST_DB_URL, TEST_POOL, TEST_ZONE, STATE_FILE } from './env';
@@ -103,14 +103,12 @@ export default async function globalSetup(): Promise<void> {
     fs.rmSync(TEST_STORE, { recursive: true, force: true });
     fs.mkdirSync(TEST_STORE, { recursive: true });
     const manifest = JSON.parse(fs.readFileSync(BUILT_MANIFEST, 'utf8'));
-    for (const entry of [manifest.tgz, manifest.vm]) {
+    for (const entry of [manifest.tgz, manifest.vm, manifest.debianVm].filter(Boolean)) {
       const linked = path.join(TEST_STORE, path.basename(entry.location));
       fs.linkSync(entry.location, linked);
       entry.location = linked;
     }
-    await upsertImage(db, { name: manifest.docker.name, kind: 'docker', location: manifest.docker.location, digest: manifest.docker.digest, boot: null });
-    await upsertImage(db, { name: manifest.vm.name, kind: 'tgz', location: manifest.vm.location, digest: manifest.vm.digest, size_bytes: manifest.vm.sizeBytes, boot: manifest.vm.boot });
-    await upsertImage(db, { name: manifest.tgz.name, kind: 'tgz', location: manifest.tgz.location, digest: manifest.tgz.digest, size_bytes: manifest.tgz.sizeBytes, boot: null });
+    await seedBuiltImages(db, manifest);
     // Registered but never pushed: a create from it must fail on the host and leave nothing.
     await upsertImage(db, { name: 'ghost', kind: 'docker', location: manifest.docker.location.replace(/\/busybox:1$/, '/ghost:1'), digest: null, boot: null });
   } finally {

@@ -1,0 +1,61 @@
+import type { Api } from './api';
+
+export interface Operation {
+  id: string; type: string; state: string; workflowId: string; temporalUiUrl?: string; error?: string;
+  progress?: Record<string, unknown> | null; result?: unknown;
+}
+
+/** Steps of an operation with a count (an evacuation, a batch): a bar; otherwise a spinner with its step. */
+const counted = (p: Record<string, unknown> | null | undefined): { total: number; done: number } | null =>
+  p && typeof p.total === 'number' && typeof p.remaining === 'number' ? { total: p.total, done: p.total - p.remaining } : null;
+
+const stepOf = (op: Operation): string => {
+  const p = op.progress ?? {};
+  const step = typeof p.step === 'string' ? p.step : typeof p.plan === 'string' ? `plan ${p.plan}` : '';
+  return `${op.type} ${op.state}${step ? ` (${step})` : ''}`;
+};
+
+/**
+ * Follows an operation to its end, at most `timeoutMs`: on a terminal a spinner (ora) or a bar
+ * (cli-progress), otherwise one plain line per change. Answers the operation as it ended.
+ */
+export async function waitFor(api: Api, first: Operation, opts: { timeoutMs: number; tty: boolean; log: (line: string) => void }): Promise<Operation> {
+  const deadline = Date.now() + opts.timeoutMs;
+  if (first.temporalUiUrl) opts.log(`workflow ${first.workflowId}: ${first.temporalUiUrl}`);
+  let op = first;
+  let last = '';
+  const ora = opts.tty ? (await import('ora')).default : null;
+  const { SingleBar, Presets } = opts.tty ? await import('cli-progress') : { SingleBar: null, Presets: null };
+  const spinner = ora?.({ text: stepOf(op), stream: process.stderr }).start();
+  let bar: InstanceType<NonNullable<typeof SingleBar>> | null = null;
+  try {
+    for (;;) {
+      const count = counted(op.progress);
+      if (count && SingleBar && Presets) {
+        if (!bar) {
+          spinner?.stop();
+          bar = new SingleBar({ format: `${op.type} [{bar}] {value}/{total}`, stream: process.stderr }, Presets.shades_classic);
+          bar.start(count.total, count.done);
+        } else bar.update(count.done);
+      } else if (spinner) {
+        spinner.text = stepOf(op);
+      } else if (stepOf(op) + JSON.stringify(count) !== last) {
+        last = stepOf(op) + JSON.stringify(count);
+        opts.log(count ? `${stepOf(op)}: ${count.done}/${count.total}` : stepOf(op));
+      }
+      if (op.state !== 'running') break;
+      if (Date.now() > deadline) throw new Error(`operation ${op.id} still runs after ${Math.round(opts.timeoutMs / 1000)} s (it goes on; follow it with \`vcloud operation ${op.id} --wait\`)`);
+      await new Promise((r) => setTimeout(r, 500));
+      op = await api<Operation>('GET', `/v1/operations/${op.id}`);
+    }
+  } finally {
+    bar?.stop();
+    if (spinner) {
+      if (op.state === 'succeeded') spinner.succeed(stepOf(op));
+      else if (op.state === 'running') spinner.stop();
+      else spinner.fail(`${stepOf(op)}${op.error ? `: ${op.error}` : ''}`);
+    }
+  }
+  if (!opts.tty && op.state !== 'running') opts.log(`${stepOf(op)}${op.error ? `: ${op.error}` : ''}`);
+  return op;
+}
