@@ -12,11 +12,13 @@ export interface InstanceRow {
   repair_to: RepairTarget | null; target_host_id: string | null; target_cpuset: number[] | null;
   /** What the platform installed as root's authorized_keys at create (null: none asked for). */
   authorized_keys?: string | null;
+  /** A VM's domain maxima: vCPUs and memory change live up to these. */
+  max_vcpus?: number | null; max_memory_mb?: number | null;
   created_at: Date; updated_at: Date;
 }
 
 export async function insertInstance(db: Db, row: Pick<InstanceRow, 'id' | 'name' | 'owner_id' | 'zone_id' | 'kind' | 'app' |
-  'image_id' | 'vcpus' | 'memory_mb' | 'disk_gb' | 'requested_host_id' | 'requested_ip' | 'authorized_keys'>): Promise<InstanceRow> {
+  'image_id' | 'vcpus' | 'memory_mb' | 'disk_gb' | 'requested_host_id' | 'requested_ip' | 'authorized_keys' | 'max_vcpus' | 'max_memory_mb'>): Promise<InstanceRow> {
   try {
     const [inserted] = await db('instances').insert(row).returning('*');
     return inserted;

@@ -4,7 +4,7 @@ import { cpuUsageOnHost, type InstanceRow } from './instances';
 import { addUsage } from './placement';
 import { chooseCpuset } from '../placement/cpuset';
 import { CapacityError, StateConflictError } from '../lib/errors';
-import { largerSize, sizeOfRow, type Size, type SizeClaim } from '../lib/resize-plan';
+import { largerSize, maximaFor, sizeOfRow, type ResizePlan, type Size, type SizeClaim } from '../lib/resize-plan';
 import type { Ratios } from '../placement/types';
 
 type ResizingRow = InstanceRow & { resize_from: SizeClaim | null; resize_to: SizeClaim | null };
@@ -28,7 +28,7 @@ export function whyNotOnHost(host: ReturnType<typeof toHostRow>, from: Size, to:
  * larger of the two sizes (and the host's counters with it) until the resize ends, so neither the new size
  * nor the way back can be taken by another claim; the new cpuset is chosen NUMA-local now.
  */
-export async function claimResize(trx: Db, instance: InstanceRow, to: Size, ratios: Ratios): Promise<{ from: SizeClaim; to: SizeClaim }> {
+export async function claimResize(trx: Db, instance: InstanceRow, to: Size, ratios: Ratios, plan: ResizePlan, headroom: number): Promise<{ from: SizeClaim; to: SizeClaim }> {
   if (!instance.host_id || !instance.cpuset) throw new StateConflictError(`instance ${instance.id} is on no host`);
   const hostRow = toHostRow(await trx('hosts').where({ id: instance.host_id }).forUpdate().first());
   const from = sizeOfRow(instance);
@@ -40,7 +40,10 @@ export async function claimResize(trx: Db, instance: InstanceRow, to: Size, rati
   const cpuset = to.vcpus === from.vcpus ? instance.cpuset : chooseCpuset(hostRow.numa.nodes, await cpuUsageOnHost(trx, hostRow.id, instance.id), to.vcpus);
   const held = largerSize(from, to);
   await addUsage(trx, hostRow.id, minus(held, from), 1);
-  const claim = { from: { ...from, cpuset: instance.cpuset }, to: { ...to, cpuset } };
+  // A live change keeps the domain's maxima; a VM defined again (cold, offline) gets maxima from its new size.
+  const fromMaxima = { maxVcpus: instance.max_vcpus ?? null, maxMemoryMb: instance.max_memory_mb ?? null };
+  const toMaxima = plan === 'live' ? fromMaxima : maximaFor(instance.kind, to, headroom);
+  const claim = { from: { ...from, cpuset: instance.cpuset, ...fromMaxima }, to: { ...to, cpuset, ...toMaxima } };
   // One statement: the database holds `resizing` and the two sizes together (instances_resize_check); the transition trigger checks the state.
   const n = await trx('instances').where({ id: instance.id, state: instance.state }).update({
     ...rowSize(held), cpuset: to.vcpus > from.vcpus ? cpuset : instance.cpuset,
@@ -58,6 +61,7 @@ async function settleSize(trx: Db, row: ResizingRow, size: SizeClaim, end: { sta
   await addUsage(trx, row.host_id!, minus(size, sizeOfRow(row)), 1);
   await trx('instances').where({ id: row.id, state: 'resizing' }).update({
     ...rowSize(size), cpuset: size.cpuset, state: end.state, updated_at: trx.fn.now(),
+    ...('maxVcpus' in size ? { max_vcpus: size.maxVcpus ?? null, max_memory_mb: size.maxMemoryMb ?? null } : {}),
     ...(end.state === 'repairing' ? { repair_to: end.repairTo, failure: end.failure } : { resize_from: null, resize_to: null, failure: null, repair_to: null }),
   });
 }

@@ -2,6 +2,8 @@ import { instanceResourceName } from './instance-driver';
 
 export interface DomainSpec {
   instanceId: string; domainType: 'kvm' | 'qemu'; vcpus: number; cpuset: number[]; memoryMb: number;
+  /** Maxima above the size (live resize headroom): vCPUs beyond `vcpus` are defined offline, memory above `memoryMb` held by a balloon. */
+  maxVcpus?: number | null; maxMemoryMb?: number | null;
   kernel: string; initrd: string; baseCmdline: string;
   disk: { type: 'file' | 'block'; path: string };
   network: { bridge: string; mac: string; ip: string; gateway: string; prefix: number };
@@ -24,16 +26,21 @@ export function kernelIpArgument(n: DomainSpec['network'], hostname: string): st
  * console logged by virtlogd, which rotates it (max_size, 2 MiB by default, and max_backups), so a
  * guest that writes without end to its console cannot fill the host's disk. */
 export function buildDomainXml(s: DomainSpec): string {
-  const pins = Array.from({ length: s.vcpus }, (_, i) => `    <vcpupin vcpu='${i}' cpuset='${s.cpuset[i % s.cpuset.length]}'/>`).join('\n');
+  const maxVcpus = Math.max(s.vcpus, s.maxVcpus ?? 0);
+  const maxMemoryMb = Math.max(s.memoryMb, s.maxMemoryMb ?? 0);
+  const pins = Array.from({ length: maxVcpus }, (_, i) => `    <vcpupin vcpu='${i}' cpuset='${s.cpuset[i % s.cpuset.length]}'/>`).join('\n');
+  // Without maxima the domain is what it always was: no `current`, no balloon.
+  const current = maxVcpus > s.vcpus ? ` current='${s.vcpus}'` : '';
+  const balloon = s.maxMemoryMb ? `<memballoon model='virtio'/>` : `<memballoon model='none'/>`;
   const cmdline = [s.baseCmdline, 'root=/dev/vda', kernelIpArgument(s.network, s.hostname)].filter(Boolean).join(' ');
   const source = s.disk.type === 'file' ? `<source file='${esc(s.disk.path)}'/>` : `<source dev='${esc(s.disk.path)}'/>`;
   return `<domain type='${s.domainType}'>
   <name>${instanceResourceName(s.instanceId)}</name>
   <uuid>${s.instanceId}</uuid>
   <metadata><vcloud:instance xmlns:vcloud='https://vcloud.invalid/xmlns/1'>${s.instanceId}</vcloud:instance></metadata>
-  <memory unit='MiB'>${s.memoryMb}</memory>
+  <memory unit='MiB'>${maxMemoryMb}</memory>
   <currentMemory unit='MiB'>${s.memoryMb}</currentMemory>
-  <vcpu placement='static' cpuset='${s.cpuset.join(',')}'>${s.vcpus}</vcpu>
+  <vcpu placement='static' cpuset='${s.cpuset.join(',')}'${current}>${maxVcpus}</vcpu>
   <cputune>
 ${pins}
   </cputune>
@@ -67,7 +74,7 @@ ${pins}
     <channel type='unix'>
       <target type='virtio' name='org.qemu.guest_agent.0'/>
     </channel>
-    <memballoon model='none'/>
+    ${balloon}
   </devices>
 </domain>
 `;

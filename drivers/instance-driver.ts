@@ -12,6 +12,8 @@ export interface ImageRef {
 export interface InstanceSpec {
   instanceId: string; kind: InstanceKind; hostname: string; image: ImageRef;
   vcpus: number; memoryMb: number; diskGb: number; cpuset: number[];
+  /** A VM's domain maxima (absent or null: its size): vCPUs and memory change live up to these. */
+  maxVcpus?: number | null; maxMemoryMb?: number | null;
   network: { bridge: string; ip: string; prefix: number; gateway: string; mac: string };
   /** root's authorized_keys, installed by the platform when the instance is made (never through a guest agent). */
   authorizedKeys?: string | null;

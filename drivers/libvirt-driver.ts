@@ -86,7 +86,8 @@ export class LibvirtDriver implements InstanceDriver {
       throw new PermanentDriverError(`image ${image.id} is not a bootable tgz template (it needs /boot kernel and initrd)`);
     }
     const c = this.imageCache(image.id);
-    if (fs.existsSync(c.ready)) return;
+    // The digest it was fetched at: a template registered again under its id (a rebuilt one) is fetched again.
+    if (fs.existsSync(c.ready) && fs.readFileSync(c.ready, 'utf8') === (image.digest ?? '')) return;
     fs.mkdirSync(c.dir, { recursive: true });
     onProgress?.('fetching template');
     await this.o.imageStore.fetch(image.location, c.tgz, image.digest).catch((err) => {
@@ -116,7 +117,7 @@ export class LibvirtDriver implements InstanceDriver {
     const c = this.imageCache(spec.image.id);
     return buildDomainXml({
       instanceId: spec.instanceId, domainType: this.o.domainType, vcpus: spec.vcpus, cpuset: spec.cpuset, memoryMb: spec.memoryMb,
-      kernel: c.kernel, initrd: c.initrd, baseCmdline: spec.image.boot?.cmdline ?? 'console=ttyS0',
+      maxVcpus: spec.maxVcpus, maxMemoryMb: spec.maxMemoryMb, kernel: c.kernel, initrd: c.initrd, baseCmdline: spec.image.boot?.cmdline ?? 'console=ttyS0',
       disk: this.o.storage.diskFor(spec.instanceId), network: spec.network, hostname: spec.hostname,
       consoleLog: this.consoleLog(spec.instanceId),
     });
@@ -284,22 +285,40 @@ export class LibvirtDriver implements InstanceDriver {
   }
 
   /**
-   * Cold: a domain's vCPUs and memory are fixed at its definition (no maxima above them, no balloon), so a
-   * running VM that must change is powered off, its disk and ext4 grown while unused, redefined, and started
-   * again if `running`. A domain and disk that already match change nothing (a retried step after the start).
+   * Live where the domain allows it: running, the disk big enough, no vCPU to unplug and both within the maxima
+   * the domain was defined with (the spec's): vCPUs hot-plugged and each pinned to the new cpuset, memory moved
+   * by the balloon (`setvcpus`, `vcpupin`, `setmem`, each on the live domain and its configuration). Otherwise
+   * cold: powered off, its disk and ext4 grown while unused, redefined with the spec's size and maxima, started
+   * again if `running`. A domain that already matches changes nothing (a retried step after it ended).
    */
   async resize(spec: InstanceSpec, running: boolean): Promise<{ diskGb: number | null }> {
     const { instanceId } = spec;
+    const dom = instanceResourceName(instanceId);
     const now = await this.connect(async (hv) => {
       const domain = await this.lookup(hv, instanceId);
       if (!domain) return null;
-      return { info: await hv.domainGetInfo(domain), detail: domainDetail(await hv.domainGetXMLDesc(domain)) };
+      return { info: await hv.domainGetInfo(domain), detail: domainDetail(await hv.domainGetXMLDesc(domain, 2 as never)) };
     });
     if (!now) throw new PermanentDriverError(`domain of ${instanceId} is not defined`);
     const live = [RUNNING, BLOCKED, PAUSED].includes(now.info.state);
-    const same = now.info.nrVirtCpu === spec.vcpus && now.info.maxMem === spec.memoryMb * 1024
-      && now.detail.cpuset.join(',') === [...spec.cpuset].sort((a, b) => a - b).join(',') && (await this.o.storage.diskGb(instanceId)) >= spec.diskGb;
-    if (!(live && same)) {
+    const d = now.detail;
+    const maxVcpus = Math.max(spec.vcpus, spec.maxVcpus ?? 0);
+    const maxMemoryMb = Math.max(spec.memoryMb, spec.maxMemoryMb ?? 0);
+    const cpuset = [...spec.cpuset].sort((a, b) => a - b);
+    const sameMaxima = d.maxVcpus === maxVcpus && d.maxMemoryMb === maxMemoryMb;
+    const diskFits = (await this.o.storage.diskGb(instanceId)) >= spec.diskGb;
+    const same = sameMaxima && diskFits && d.vcpus === spec.vcpus && d.memoryMb === spec.memoryMb && d.cpuset.join(',') === cpuset.join(',');
+    if (live && same) return { diskGb: await this.o.storage.diskGb(instanceId) };
+    if (live && running && sameMaxima && diskFits && d.vcpus <= spec.vcpus && Boolean(spec.maxMemoryMb)) {
+      const virsh = (...args: string[]) => run('virsh', ['-c', this.o.uri, ...args], 120_000);
+      if (d.vcpus !== spec.vcpus) await virsh('setvcpus', dom, String(spec.vcpus), '--live', '--config');
+      for (let i = 0; i < maxVcpus; i++) {
+        await virsh('vcpupin', dom, String(i), String(spec.cpuset[i % spec.cpuset.length]), ...(i < spec.vcpus ? ['--live', '--config'] : ['--config']));
+      }
+      if (d.memoryMb !== spec.memoryMb) await virsh('setmem', dom, `${spec.memoryMb * 1024}`, '--live', '--config');
+      return { diskGb: await this.o.storage.diskGb(instanceId) };
+    }
+    if (!same || !live) {
       if (live) await this.stop(instanceId);
       // Unused now: the filesystem is checked and grown even when the disk already is (a step stopped between the two).
       await this.o.storage.growDisk(instanceId, spec.diskGb);
@@ -331,7 +350,8 @@ export class LibvirtDriver implements InstanceDriver {
         const state = info.state === RUNNING || info.state === BLOCKED ? 'running' : info.state === PAUSED ? 'paused' : 'stopped';
         const attached = state !== 'running' || (await this.linksUp(instanceId).catch(() => true));
         const o: EngineObject = { instanceId, kind: 'kvm', state, attached, frozen: fs.existsSync(this.snapshotMarker(instanceId)) };
-        if (detail) o.detail = domainDetail(await hv.domainGetXMLDesc(domain));
+        // The defined configuration (INACTIVE): a live balloon lags its target for a few seconds after a boot or a resize.
+        if (detail) o.detail = domainDetail(await hv.domainGetXMLDesc(domain, 2 as never));
         found.push(o);
       }
       return found;
@@ -356,11 +376,18 @@ export class LibvirtDriver implements InstanceDriver {
 }
 
 /** The limits and the address a defined domain really has, read from its XML. */
-export function domainDetail(xml: string): NonNullable<EngineObject['detail']> {
-  const memKiB = Number(/<memory unit='KiB'>(\d+)<\/memory>/.exec(xml)?.[1] ?? 0);
+export function domainDetail(xml: string): NonNullable<EngineObject['detail']> & { vcpus: number; maxVcpus: number; maxMemoryMb: number } {
+  const kib = (tag: string) => Number(new RegExp(`<${tag} unit='KiB'>(\\d+)</${tag}>`).exec(xml)?.[1] ?? 0);
+  const vcpu = /<vcpu([^>]*)>(\d+)<\/vcpu>/.exec(xml);
+  const maxVcpus = Number(vcpu?.[2] ?? 0);
+  const vcpus = Number(/current='(\d+)'/.exec(vcpu?.[1] ?? '')?.[1] ?? maxVcpus);
+  // The CPUs the vCPUs that are on are pinned to (a live resize pins them anew); else the domain's default.
+  const pins = [...xml.matchAll(/<vcpupin vcpu='(\d+)' cpuset='([^']+)'\/>/g)].filter((m) => Number(m[1]) < vcpus).flatMap((m) => parseCpuList(m[2]));
+  const cpuset = pins.length ? [...new Set(pins)].sort((a, b) => a - b) : parseCpuList(/<vcpu[^>]*cpuset='([^']+)'/.exec(xml)?.[1] ?? '');
   return {
     ip: /ip=(\d+\.\d+\.\d+\.\d+)::/.exec(xml)?.[1] ?? null,
-    cpuset: parseCpuList(/<vcpu[^>]*cpuset='([^']+)'/.exec(xml)?.[1] ?? ''),
-    memoryMb: Math.round(memKiB / 1024),
+    cpuset,
+    memoryMb: Math.round((kib('currentMemory') || kib('memory')) / 1024),
+    vcpus, maxVcpus, maxMemoryMb: Math.round(kib('memory') / 1024),
   };
 }

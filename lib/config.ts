@@ -45,6 +45,7 @@ export function loadConfig() {
     sourceScheduleToStartSeconds: num('VCLOUD_SOURCE_SCHEDULE_TO_START_SECONDS', 15),
     evacuateConcurrency: num('VCLOUD_EVACUATE_CONCURRENCY', 4),
     batchConcurrency: num('VCLOUD_BATCH_CONCURRENCY', 5),
+    vmResizeHeadroom: num('VCLOUD_VM_RESIZE_HEADROOM', 2),
     failoverConcurrency: num('VCLOUD_FAILOVER_CONCURRENCY', 10),
     cpuAllocationRatio: num('VCLOUD_CPU_ALLOCATION_RATIO', 16),
     memoryAllocationRatio: num('VCLOUD_MEMORY_ALLOCATION_RATIO', 1),

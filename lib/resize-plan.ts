@@ -5,21 +5,34 @@
 import type { InstanceKind } from '../drivers/instance-driver';
 
 export interface Size { vcpus: number; memoryMb: number; diskGb: number }
-/** A size with the host CPUs it is pinned to: what a resize claims and what it gives back. */
-export interface SizeClaim extends Size { cpuset: number[] }
+/** A VM's domain maxima: its vCPUs and memory change live up to these (null: defined without headroom). */
+export interface Maxima { maxVcpus: number | null; maxMemoryMb: number | null }
+/** A size with the host CPUs it is pinned to (and a VM's maxima): what a resize claims and what it gives back. */
+export interface SizeClaim extends Size, Partial<Maxima> { cpuset: number[] }
 
 export type ResizePlan = 'live' | 'cold' | 'offline';
 
 export const PLAN_DETAIL: Record<ResizePlan, string> = {
-  live: 'applied to the running container (docker update): it keeps running',
-  cold: 'the VM is powered off, changed (a bigger disk and filesystem, new vCPUs and memory) and started again: a short outage',
+  live: 'applied while it runs: a container\'s limits (docker update), or a VM\'s vCPUs hot-plugged and its memory moved by its balloon, within the maxima its domain was defined with',
+  cold: 'the VM is powered off, changed (a bigger disk and filesystem, new vCPUs, memory and maxima) and started again: a short outage',
   offline: 'applied to the stopped instance, which stays stopped',
 };
 
-/** Containers change live; a running VM cold (vCPUs and memory are fixed at its domain's definition); a stopped instance offline. */
-export function planResize(kind: InstanceKind, state: 'running' | 'stopped'): ResizePlan {
+/**
+ * A stopped instance changes offline; a container live; a running VM live when its disk stays, its vCPUs do not
+ * shrink (a hot-unplug needs the guest's consent) and both stay within its domain's maxima, else cold.
+ */
+export function planResize(kind: InstanceKind, state: 'running' | 'stopped', from: Size, to: Size, maxima: Maxima): ResizePlan {
   if (state === 'stopped') return 'offline';
-  return kind === 'docker' ? 'live' : 'cold';
+  if (kind === 'docker') return 'live';
+  const fits = maxima.maxVcpus !== null && maxima.maxMemoryMb !== null && to.vcpus <= maxima.maxVcpus && to.memoryMb <= maxima.maxMemoryMb;
+  return fits && to.diskGb === from.diskGb && to.vcpus >= from.vcpus ? 'live' : 'cold';
+}
+
+/** The maxima a VM's domain is defined with: its size times the headroom (VCLOUD_VM_RESIZE_HEADROOM), within a create's bounds. */
+export function maximaFor(kind: InstanceKind, size: Pick<Size, 'vcpus' | 'memoryMb'>, headroom: number): Maxima {
+  if (kind !== 'kvm' || !(headroom > 1)) return { maxVcpus: null, maxMemoryMb: null };
+  return { maxVcpus: Math.min(64, Math.floor(size.vcpus * headroom)), maxMemoryMb: Math.min(512 * 1024, Math.floor(size.memoryMb * headroom)) };
 }
 
 /** The request, with what it leaves out taken from the current size. */

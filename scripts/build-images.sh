@@ -36,7 +36,7 @@ make_initrd() {
   mkdir -p "$dir"/{bin,dev,proc,sys,newroot,lib/modules/"$kver"}
   cp /bin/busybox "$dir/bin/busybox"
   for applet in sh mount umount sleep cat modprobe ip hostname switch_root ipcalc echo; do ln -s busybox "$dir/bin/$applet"; done
-  local queue=(virtio_pci virtio_blk virtio_net virtio_console crc32c_generic ext4) seen=" "
+  local queue=(virtio_pci virtio_blk virtio_net virtio_console virtio_balloon crc32c_generic ext4) seen=" "
   while ((${#queue[@]})); do
     m="${queue[0]}"; queue=("${queue[@]:1}")
     [[ "$seen" == *" $m "* ]] && continue

@@ -26,7 +26,7 @@ export async function resizeInstance(input: ResizeInput): Promise<{ plan: Resize
       const { spec, from, to } = begun;
       if (!spec.hostId) throw ApplicationFailure.nonRetryable(`instance ${instanceId} is on no host`, 'StateConflictError');
       const host = onHost(spec.hostId, input.hostScheduleToStartSeconds);
-      const sized = (s: SizeClaim) => ({ ...spec, ...sizeOnly(s), cpuset: s.cpuset });
+      const sized = (s: SizeClaim) => ({ ...spec, ...sizeOnly(s), cpuset: s.cpuset, ...('maxVcpus' in s ? { maxVcpus: s.maxVcpus, maxMemoryMb: s.maxMemoryMb } : {}) });
       await control.recordProgress(op, { plan, detail: PLAN_DETAIL[plan], from: sizeOnly(from), to: sizeOnly(to), step: 'resizing' });
       saga.add('put the old size back', async () => {
         const { diskGb } = await host.resizeInstance(sized(from), prior);

@@ -47,6 +47,7 @@ export async function readSpec(db: Db, instanceId: string, on: 'home' | 'target'
     vcpus: row.vcpus, memoryMb: row.memory_mb, diskGb: row.disk_gb, cpuset: row.cpuset ?? [],
     network: { bridge: row.bridge, ip: row.ip ?? '', prefix: parseCidr(row.subnet).prefix, gateway: row.gateway, mac: row.mac ?? '' },
     restore: null, ...(row.authorized_keys ? { authorizedKeys: row.authorized_keys } : {}),
+    ...(row.max_vcpus ? { maxVcpus: row.max_vcpus, maxMemoryMb: row.max_memory_mb } : {}),
   };
   const placed = on === 'target' ? { ...spec, hostId: row.target_host_id, cpuset: row.target_cpuset ?? spec.cpuset } : spec;
   if (!restore) return placed;

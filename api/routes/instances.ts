@@ -13,6 +13,9 @@ import { getInstance, insertInstance, listInstances, lockInstance, transitionIns
 import { getOperation, listOperations, nextSequence } from '../../db/operations';
 import { sshKeysNamed } from '../../db/ssh-keys';
 import { authorizedKeys } from '../../lib/ssh-key';
+import { maximaFor, type Maxima } from '../../lib/resize-plan';
+
+const maximaColumns = (m: Maxima) => ({ max_vcpus: m.maxVcpus, max_memory_mb: m.maxMemoryMb });
 import { listEvents } from '../../db/reconcile';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { ACTIONS, DELETABLE_STATES } from '../../lib/instance-states';
@@ -87,6 +90,7 @@ export function instanceRoutes(deps: Deps): Router {
     const intentOf = (id: string, name: string, app: string | null) => ({
       id, name, owner_id: user.id, zone_id: zone.id, kind: body.kind, app, image_id: image.id, vcpus: body.vcpus, memory_mb: body.memoryMb,
       disk_gb: diskGb, requested_host_id: body.host ?? null, requested_ip: body.ip ?? null, authorized_keys: keys,
+      ...maximaColumns(maximaFor(body.kind, { vcpus: body.vcpus, memoryMb: body.memoryMb }, config.vmResizeHeadroom)),
     });
     if (body.count !== undefined) {
       // The members spread over the zone's hosts by app: their own, or the batch's name.

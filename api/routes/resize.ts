@@ -46,8 +46,8 @@ export function resizeRoutes(deps: Deps): Router {
           vcpus: Math.max(0, to.vcpus - from.vcpus), memoryMb: Math.max(0, to.memoryMb - from.memoryMb), diskGb: Math.max(0, to.diskGb - from.diskGb),
         });
         prior = locked.state as 'running' | 'stopped';
-        plan = planResize(locked.kind, prior);
-        await claimResize(trx, locked, to, placementRatios(config));
+        plan = planResize(locked.kind, prior, from, to, { maxVcpus: locked.max_vcpus ?? null, maxMemoryMb: locked.max_memory_mb ?? null });
+        await claimResize(trx, locked, to, placementRatios(config), plan, config.vmResizeHeadroom);
         const sequence = await nextSequence(trx, { instance_id: instance.id }, 'resize');
         return {
           priorState: prior, sequence,

@@ -118,7 +118,7 @@ describe('agentless monitoring', () => {
 
   test('a VM under load shows its CPU, memory and the round\'s own cost', async () => {
     const vm = await create('mon-vm', { kind: 'kvm', image: 'busybox-vm', memoryMb: 160 });
-    await inside(HOST_A, 'kvm', vm.id, 'nohup sh -c "while :; do :; done" >/dev/null 2>&1 &');
+    await inside(HOST_A, 'kvm', vm.id, 'sh -c "while :; do :; done" </dev/null >/dev/null 2>&1 &'); // busybox has no nohup
     await waitUntil('the VM\'s CPU to show', async () => ((await scrape(HOST_A.metricsAddress)).value('vcloud_instance_cpu_percent', vm.id) ?? 0) >= 50, 60_000);
     const s = await scrape(HOST_A.metricsAddress);
     expect(s.value('vcloud_instance_memory_limit_bytes', vm.id)).toBe(160 * 2 ** 20);

@@ -131,20 +131,39 @@ describe('resize: live, cold and offline, refusals, cancel and terminate', () =>
     await expectUsageMatchesClaims();
   });
 
-  test('a running VM resizes cold: more vCPUs and memory, and a bigger disk whose filesystem the guest sees grown', async () => {
+  test('a running VM resizes live within its maxima (vCPUs hot-plugged and online in the guest, memory by its balloon, never restarted), then cold for a bigger disk the guest sees grown', async () => {
     const v = await create('rs-vm', { kind: 'kvm', image: 'busybox-vm', memoryMb: 160 });
+    expect(await db('instances').where({ id: v.id }).first()).toMatchObject({ max_vcpus: 2, max_memory_mb: 320 });
     await waitUntil('the VM to answer', () => pings(v.ip), 90_000);
+    const domid = async () => (await virsh(HOST_A, 'domid', `vc-${v.id}`)).trim();
+    const started = await domid();
+    const live = await resize(v.id, { vcpus: 2, memoryMb: 256 }, 'live');
+    expect(await waitForOperation(admin, live.id, 180_000)).toMatchObject({ state: 'succeeded', result: { plan: 'live' } });
+    recorded['resize-vm-live'] = live.workflowId;
+    expect(await domid()).toBe(started);
+    let info = await virsh(HOST_A, 'dominfo', `vc-${v.id}`);
+    expect(info).toMatch(/CPU\(s\):\s+2\n/);
+    expect(info).toMatch(new RegExp(`Max memory:\\s+${320 * 1024} KiB`));
+    await waitUntil('the guest to bring its new vCPU online', async () => (await inside(HOST_A, 'kvm', v.id, 'cat /sys/devices/system/cpu/online')).trim() === '0-1', 60_000);
+    await waitUntil('the balloon to give the guest 256 MB', async () => /Used memory:\s+262144 KiB/.test(await virsh(HOST_A, 'dominfo', `vc-${v.id}`)), 60_000);
+    let row = await db('instances').where({ id: v.id }).first();
+    expect(row).toMatchObject({ state: 'running', vcpus: 2, memory_mb: 256, max_vcpus: 2, max_memory_mb: 320 });
+    const pinned = (await virsh(HOST_A, 'vcpupin', `vc-${v.id}`)).split('\n').filter((l) => /^\s*\d+\s+/.test(l)).slice(0, 2).flatMap((l) => parseCpuList(l.trim().split(/\s+/)[1]));
+    expect([...new Set(pinned)].sort((a, b) => a - b)).toEqual(row.cpuset);
+    await expectUsageMatchesClaims();
+
     const dfKb = async () => Number((await inside(HOST_A, 'kvm', v.id, "df -k / | tail -1 | awk '{print $2}'")).trim());
     const sizeBefore = await dfKb();
-    const op = await resize(v.id, { vcpus: 2, memoryMb: 192, diskGb: v.diskGb + 1 }, 'cold');
+    const op = await resize(v.id, { memoryMb: 192, diskGb: v.diskGb + 1 }, 'cold');
     expect(await waitForOperation(admin, op.id, 180_000)).toMatchObject({ state: 'succeeded', result: { plan: 'cold' } });
     recorded['resize-cold'] = op.workflowId;
-    const row = await db('instances').where({ id: v.id }).first();
-    expect(row).toMatchObject({ state: 'running', vcpus: 2, memory_mb: 192, disk_gb: v.diskGb + 1 });
-    const info = await virsh(HOST_A, 'dominfo', `vc-${v.id}`);
+    row = await db('instances').where({ id: v.id }).first();
+    expect(row).toMatchObject({ state: 'running', vcpus: 2, memory_mb: 192, disk_gb: v.diskGb + 1, max_vcpus: 4, max_memory_mb: 384 });
+    info = await virsh(HOST_A, 'dominfo', `vc-${v.id}`);
     expect(info).toMatch(/CPU\(s\):\s+2\n/);
-    expect(info).toMatch(new RegExp(`Max memory:\\s+${192 * 1024} KiB`));
+    expect(info).toMatch(new RegExp(`Max memory:\\s+${384 * 1024} KiB`));
     expect(info).toMatch(/State:\s+running/);
+    expect(await domid()).not.toBe(started);
     await waitUntil('the VM to answer after its cold resize', () => pings(v.ip), 90_000);
     // ext4 grew by about the gigabyte added (its own metadata takes a little).
     expect(await dfKb()).toBeGreaterThan(sizeBefore + 900 * 1024);
@@ -180,7 +199,7 @@ describe('resize: live, cold and offline, refusals, cancel and terminate', () =>
   });
 
   test('the histories of the resizes replay against the current workflow code', async () => {
-    expect(Object.keys(recorded).sort()).toEqual(['resize-cancelled', 'resize-cold', 'resize-live', 'resize-offline']);
+    expect(Object.keys(recorded).sort()).toEqual(['resize-cancelled', 'resize-cold', 'resize-live', 'resize-offline', 'resize-vm-live']);
     await replayAndRecord(recorded);
   });
 });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { projectRoot } from '../../lib/config';
 import { buildDomainXml, kernelIpArgument, netmaskOf } from '../../drivers/domain-xml';
 import { LvmStorage, lvmCommands } from '../../storage/lvm-storage';
+import { domainDetail } from '../../drivers/libvirt-driver';
 import { personalityFiles } from '../../host/rootfs';
 
 // Golden files: the output of the pure builders, compared byte for byte. To accept a deliberate
@@ -90,6 +91,23 @@ describe('golden files', () => {
     const fs2 = [`e2fsck -f -y /dev/ssd0/vc-${id}`, `resize2fs /dev/ssd0/vc-${id}`];
     const size = `lvs --noheadings --units b --nosuffix -o lv_size ssd0/vc-${id}`;
     expect(calls).toEqual([size, `lvextend -L 3G ssd0/vc-${id}`, ...fs2, size, ...fs2, size]);
+  });
+
+  test('a domain with resize headroom: vCPUs defined up to the maximum (the rest offline), memory held by a balloon; read back as libvirt writes it', () => {
+    const xml = buildDomainXml({
+      instanceId: id, domainType: 'qemu', vcpus: 2, cpuset: [2, 3], memoryMb: 512, maxVcpus: 4, maxMemoryMb: 1024,
+      kernel: '/k', initrd: '/i', baseCmdline: 'console=ttyS0', disk: { type: 'file', path: '/d.raw' }, network, hostname: 'h', consoleLog: '/c.log',
+    });
+    expect(xml).toContain(`<memory unit='MiB'>1024</memory>`);
+    expect(xml).toContain(`<currentMemory unit='MiB'>512</currentMemory>`);
+    expect(xml).toContain(`<vcpu placement='static' cpuset='2,3' current='2'>4</vcpu>`);
+    expect(xml).toContain(`<vcpupin vcpu='3' cpuset='3'/>`);
+    expect(xml).toContain(`<memballoon model='virtio'/>`);
+    // libvirt's own rendering (KiB, ranges), after a live resize pinned the two vCPUs that are on anew.
+    const libvirtXml = `<domain><memory unit='KiB'>1048576</memory><currentMemory unit='KiB'>786432</currentMemory>
+      <vcpu placement='static' cpuset='2-3' current='2'>4</vcpu><cputune><vcpupin vcpu='0' cpuset='0'/><vcpupin vcpu='1' cpuset='1'/>
+      <vcpupin vcpu='2' cpuset='0'/><vcpupin vcpu='3' cpuset='5'/></cputune><cmdline>console=ttyS0 ip=10.214.0.10::10.214.0.1:255.255.255.0:h:eth0:off</cmdline></domain>`;
+    expect(domainDetail(libvirtXml)).toEqual({ ip: '10.214.0.10', cpuset: [0, 1], memoryMb: 768, vcpus: 2, maxVcpus: 4, maxMemoryMb: 1024 });
   });
 
   test('kernel ip= argument and the files that give a rootfs its identity', () => {

@@ -1,14 +1,26 @@
-import { largerSize, planResize, resizeRefusal, targetSize } from '../../lib/resize-plan';
+import { largerSize, maximaFor, planResize, resizeRefusal, targetSize } from '../../lib/resize-plan';
 import { whyNotOnHost } from '../../db/resize';
 
 const from = { vcpus: 2, memoryMb: 512, diskGb: 4 };
 
 describe('resize plan', () => {
-  test('containers change live, running VMs cold, stopped instances offline', () => {
-    expect(planResize('docker', 'running')).toBe('live');
-    expect(planResize('kvm', 'running')).toBe('cold');
-    expect(planResize('docker', 'stopped')).toBe('offline');
-    expect(planResize('kvm', 'stopped')).toBe('offline');
+  test('containers change live; a running VM live within its maxima, else cold; stopped instances offline', () => {
+    const none = { maxVcpus: null, maxMemoryMb: null };
+    const maxima = maximaFor('kvm', from, 2);
+    expect(maxima).toEqual({ maxVcpus: 4, maxMemoryMb: 1024 });
+    expect(maximaFor('docker', from, 2)).toEqual(none);
+    expect(maximaFor('kvm', from, 1)).toEqual(none);
+    const to = (s: Partial<typeof from>) => targetSize(from, s);
+    expect(planResize('docker', 'running', from, to({ vcpus: 8 }), none)).toBe('live');
+    expect(planResize('kvm', 'running', from, to({ vcpus: 4, memoryMb: 1024 }), maxima)).toBe('live');
+    expect(planResize('kvm', 'running', from, to({ memoryMb: 256 }), maxima)).toBe('live');
+    expect(planResize('kvm', 'running', from, to({ vcpus: 5 }), maxima)).toBe('cold');
+    expect(planResize('kvm', 'running', from, to({ memoryMb: 1025 }), maxima)).toBe('cold');
+    expect(planResize('kvm', 'running', from, to({ vcpus: 1 }), maxima)).toBe('cold');
+    expect(planResize('kvm', 'running', from, to({ diskGb: 5 }), maxima)).toBe('cold');
+    expect(planResize('kvm', 'running', from, to({ memoryMb: 600 }), none)).toBe('cold');
+    expect(planResize('docker', 'stopped', from, to({ vcpus: 3 }), none)).toBe('offline');
+    expect(planResize('kvm', 'stopped', from, to({ vcpus: 3 }), maxima)).toBe('offline');
   });
 
   test('what is left out keeps its size; a disk never shrinks; no change is refused', () => {
