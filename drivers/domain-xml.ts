@@ -29,7 +29,7 @@ export function buildDomainXml(s: DomainSpec): string {
   const maxVcpus = Math.max(s.vcpus, s.maxVcpus ?? 0);
   const maxMemoryMb = Math.max(s.memoryMb, s.maxMemoryMb ?? 0);
   const pins = Array.from({ length: maxVcpus }, (_, i) => `    <vcpupin vcpu='${i}' cpuset='${s.cpuset[i % s.cpuset.length]}'/>`).join('\n');
-  // Without maxima the domain is what it always was: no `current`, no balloon.
+  // Without maxima the domain is what it always was: no `current`, no balloon. With them, ACPI tells the guest of a hot-plugged vCPU.
   const current = maxVcpus > s.vcpus ? ` current='${s.vcpus}'` : '';
   const balloon = s.maxMemoryMb ? `<memballoon model='virtio'/>` : `<memballoon model='none'/>`;
   const cmdline = [s.baseCmdline, 'root=/dev/vda', kernelIpArgument(s.network, s.hostname)].filter(Boolean).join(' ');
@@ -50,7 +50,11 @@ ${pins}
     <initrd>${esc(s.initrd)}</initrd>
     <cmdline>${esc(cmdline)}</cmdline>
   </os>
-  <on_poweroff>destroy</on_poweroff>
+${maxVcpus > s.vcpus ? `  <features>
+    <acpi/>
+    <apic/>
+  </features>
+` : ''}  <on_poweroff>destroy</on_poweroff>
   <on_reboot>restart</on_reboot>
   <on_crash>destroy</on_crash>
   <devices>
