@@ -93,7 +93,9 @@ describe('images: register, convert both ways, delete', () => {
     const chunked = await fetch(`${TEST_API}/v1/images?name=x5&kind=tgz`, {
       method: 'POST', headers: { authorization: `Bearer ${adminToken()}`, 'content-type': 'application/gzip' }, body: endless, duplex: 'half',
     } as RequestInit).catch((err: unknown) => ({ status: -1, err }));
-    expect(chunked.status).toBe(413);
+    // The 413, or (the server closes on a body it will not read, and TCP may reset before the answer is read) a reset connection.
+    // Either way nothing may be kept, which the next lines check.
+    expect([413, -1]).toContain(chunked.status);
     expect(fs.readdirSync(TEST_STORE).length).toBe(storeFiles);
     expect((await db('images')).length).toBe(before);
     const refused = await upload('x4', hostile);
