@@ -109,7 +109,7 @@ export const openapi = {
       ...op('post', 'register an SSH public key: {name, publicKey} (ed25519, ecdsa, or rsa of at least 2048 bits; stored without its comment)', 201, true),
     },
     '/v1/users/{id}/keys/{keyId}': op('delete', 'forget a key (instances made with it keep it)', 204, true),
-    '/v1/instances/{id}/resize': op('post', 'resize: {vcpus?, memoryMb?, diskGb?}; the answer\'s resize.plan says how: live (a container keeps running), cold (a running VM is powered off, changed, started) or offline (a stopped instance); a disk never shrinks; 422 when the quota or the host has no room', 202, true),
+    '/v1/instances/{id}/resize': op('post', 'resize: {vcpus?, memoryMb?, diskGb?, allowMigrate?}; the answer\'s resize.plan says how: live (a container keeps running), cold (a running VM is powered off, changed, started), offline (a stopped instance) or migrate (the host has no room and allowMigrate is true: stopped, snapshotted and rebuilt at the new size on a host that fits, same IP and MAC); a disk never shrinks; 422 when the quota has no room, or the host has none and allowMigrate is not set (or no host of the zone fits)', 202, true),
     '/v1/instances/{id}/migrate': op('post', 'migrate: {snapshot?: "latest"|"none"|<id>, host? (admin)}', 202, true),
     '/v1/zones': { ...list('zones, by id'), ...op('post', 'create a zone (admin): {id, subnet, gateway, bridge}', 201) },
     '/v1/zones/{id}/pools': { ...list('pools of a zone (admin)'), ...op('post', 'add a pool (admin): {firstIp, lastIp, reserved?}', 201, true) },

@@ -103,6 +103,8 @@ export const resizeBody = z.object({
   vcpus: z.number().int().min(1).max(64).optional(),
   memoryMb: z.number().int().min(16).max(512 * 1024).optional(),
   diskGb: z.number().int().min(1).max(4096).optional(),
+  /** When the instance's host has no room for the new size, move it (same IP and MAC) to a host of the zone that has. */
+  allowMigrate: z.boolean().optional(),
 }).strict().refine((b) => b.vcpus !== undefined || b.memoryMb !== undefined || b.diskGb !== undefined,
   { message: 'name at least one of vcpus, memoryMb, diskGb', path: ['vcpus'] });
 export const evacuateBody = z.object({

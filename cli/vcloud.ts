@@ -93,10 +93,13 @@ for (const action of ['start', 'stop', 'pause', 'resume', 'reboot']) {
   instances.command(`${action} <id>`).option('--wait').action(async (id: string, o: { wait?: boolean }) =>
     started(await api()('POST', `/v1/instances/${encodeURIComponent(id)}/actions`, { action }), o.wait));
 }
-instances.command('resize <id>').description('live for a container, cold for a running VM, offline when stopped')
-  .option('--vcpus <n>', '', positive).option('--memory <mb>', '', positive).option('--disk <gb>', '', positive).option('--wait')
+instances.command('resize <id>').description('live for a container, cold for a running VM, offline when stopped; with --allow-migrate, moved to a host that fits when its own has no room')
+  .option('--vcpus <n>', '', positive).option('--memory <mb>', '', positive).option('--disk <gb>', '', positive)
+  .option('--allow-migrate', 'if the host has no room, move the instance (same IP and MAC) to a host of the zone that has').option('--wait')
   .action(async (id: string, o: Record<string, any>) =>
-    started(await api()('POST', `/v1/instances/${encodeURIComponent(id)}/resize`, { vcpus: o.vcpus, memoryMb: o.memory, diskGb: o.disk }), o.wait));
+    started(await api()('POST', `/v1/instances/${encodeURIComponent(id)}/resize`, {
+      vcpus: o.vcpus, memoryMb: o.memory, diskGb: o.disk, ...(o.allowMigrate ? { allowMigrate: true } : {}),
+    }), o.wait));
 instances.command('snapshot <id>').option('--wait').action(async (id: string, o: { wait?: boolean }) =>
   started(await api()('POST', `/v1/instances/${encodeURIComponent(id)}/snapshots`), o.wait));
 instances.command('snapshots <id>').action(async (id: string) =>

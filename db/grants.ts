@@ -39,14 +39,17 @@ export async function listGrants(db: Db, userId: string, page: PageRequest) {
   });
 }
 
+const held = (column: string, key: string) => `greatest(${column}, coalesce((resize_to->>'${key}')::int, 0))`;
+
 /**
  * What a user's live instances hold, per zone (a failed or deleted instance holds nothing), and
  * their snapshots that are or are being kept, each counted at its instance's disk size.
  */
 async function usageByZone(db: Db, userId: string, zoneId?: string): Promise<Map<string, Usage>> {
   const live = db('instances').where({ owner_id: userId }).whereNotIn('state', ['deleted', 'failed']).groupBy('zone_id')
-    .select('zone_id', db.raw('count(*)::int as instances'), db.raw('coalesce(sum(vcpus), 0)::int as vcpus'),
-      db.raw('coalesce(sum(memory_mb), 0)::int as "memoryMb"'), db.raw('coalesce(sum(disk_gb), 0)::int as "diskGb"'));
+    // A resize that moves holds its new size from the request on (its row keeps the old one until the move commits).
+    .select('zone_id', db.raw('count(*)::int as instances'), db.raw(`coalesce(sum(${held('vcpus', 'vcpus')}), 0)::int as vcpus`),
+      db.raw(`coalesce(sum(${held('memory_mb', 'memoryMb')}), 0)::int as "memoryMb"`), db.raw(`coalesce(sum(${held('disk_gb', 'diskGb')}), 0)::int as "diskGb"`));
   const snaps = db('snapshots as s').join('instances as i', 'i.id', 's.instance_id').where('i.owner_id', userId)
     .whereIn('s.state', ['pending', 'ready']).groupBy('i.zone_id')
     .select('i.zone_id', db.raw('count(*)::int as snapshots'), db.raw('coalesce(sum(i.disk_gb), 0)::int as "snapshotGb"'));

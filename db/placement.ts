@@ -13,6 +13,11 @@ const noRoom = (rejectedBy: Record<string, number>) => ({ rejectedBy, publicDeta
 
 export interface Claim { hostId: string; cpuset: number[] }
 
+type Sized = { vcpus: number; memory_mb: number; disk_gb: number; resize_to?: { vcpus: number; memoryMb: number; diskGb: number } | null };
+/** The size a target claim holds: the size a resize that moves the instance goes to, else the instance's own. */
+export const targetClaimSize = (i: Sized) =>
+  (i.resize_to ? { vcpus: i.resize_to.vcpus, memory_mb: i.resize_to.memoryMb, disk_gb: i.resize_to.diskGb } : { vcpus: i.vcpus, memory_mb: i.memory_mb, disk_gb: i.disk_gb });
+
 function candidate(h: HostRow, appCount: number, liveSeconds: number): HostCandidate {
   // hosts.vcpus is the machine's CPU count (the agent reads it with the NUMA topology);
   // the allocation ratio, not the column, is what overcommits.
@@ -138,7 +143,7 @@ export async function checkPlacement(db: Db, instance: InstanceRow, ratios: Rati
 export async function claimTargetHost(knex: Knex, instanceId: string, pinnedHostId: string | null, ratios: Ratios, liveSeconds: number): Promise<Claim> {
   const first = await knex('instances').where({ id: instanceId }).first() as InstanceRow & { target_host_id: string | null; target_cpuset: number[] | null };
   if (first.target_host_id && first.target_cpuset) return { hostId: first.target_host_id, cpuset: first.target_cpuset };
-  const request = { ...first, requested_host_id: pinnedHostId };
+  const request = { ...first, ...targetClaimSize(first), requested_host_id: pinnedHostId };
   const ranking = rankHosts(await topCandidates(knex, request, ratios, liveSeconds, TOP_CANDIDATES, first.host_id), requestOf(request), ratios);
   for (const option of ranking.hosts) {
     const claim = await knex.transaction(async (trx) => {
@@ -146,16 +151,33 @@ export async function claimTargetHost(knex: Knex, instanceId: string, pinnedHost
       if (instance.target_host_id && instance.target_cpuset) return { hostId: instance.target_host_id, cpuset: instance.target_cpuset };
       const hostRow = toHostRow(await trx('hosts').where({ id: option.id }).forUpdate().first());
       if (rankHosts([candidate(hostRow, option.appCount, liveSeconds)], requestOf(request), ratios).hosts.length === 0) return null;
-      const cpuset = chooseCpuset(hostRow.numa.nodes, await cpuUsageOnHost(trx, option.id, instanceId), instance.vcpus);
-      await addUsage(trx, option.id, instance, 1);
+      const size = targetClaimSize(instance);
+      const cpuset = chooseCpuset(hostRow.numa.nodes, await cpuUsageOnHost(trx, option.id, instanceId), size.vcpus);
+      await addUsage(trx, option.id, size, 1);
       await trx('instances').where({ id: instanceId }).update({ target_host_id: option.id, target_cpuset: cpuset });
       return { hostId: option.id, cpuset };
     });
     if (claim) return claim;
   }
-  const all = (await candidates(knex, request, liveSeconds)).filter((h) => h.id !== first.host_id);
+  return noTarget(knex, request, first.host_id, ratios, liveSeconds);
+}
+
+/** Why no host but `excludeHostId` can take the request, from what the hosts look like now. */
+async function noTarget(db: Db, request: InstanceRow, excludeHostId: string | null, ratios: Ratios, liveSeconds: number): Promise<never> {
+  const all = (await candidates(db, request, liveSeconds)).filter((h) => h.id !== excludeHostId);
   const { rejectedBy } = rankHosts(all, requestOf(request), ratios);
   throw new CapacityError(explainNoHost(all.length, rejectedBy), noRoom(rejectedBy));
+}
+
+/**
+ * The API's early answer for a resize that moves: another host of the zone takes the instance at
+ * `size`, or a 422 with the reasons. The claim in the workflow still decides.
+ */
+export async function checkTargetPlacement(db: Db, instance: InstanceRow, size: { vcpus: number; memoryMb: number; diskGb: number }, ratios: Ratios, liveSeconds: number): Promise<void> {
+  // A create's pinned host is not the move's: any host of the zone but the instance's own.
+  const request = { ...instance, vcpus: size.vcpus, memory_mb: size.memoryMb, disk_gb: size.diskGb, requested_host_id: null };
+  if ((await topCandidates(db, request, ratios, liveSeconds, 1, instance.host_id)).length > 0) return;
+  await noTarget(db, request, instance.host_id, ratios, liveSeconds);
 }
 
 export async function addUsage(trx: Db, hostId: string, i: { vcpus: number; memory_mb: number; disk_gb: number }, sign: 1 | -1): Promise<void> {
@@ -171,7 +193,7 @@ export async function releaseTargetHost(knex: Db, instanceId: string): Promise<v
   await knex.transaction(async (trx) => {
     const instance = await trx('instances').where({ id: instanceId }).forUpdate().first();
     if (!instance?.target_host_id) return;
-    await addUsage(trx, instance.target_host_id, instance, -1);
+    await addUsage(trx, instance.target_host_id, targetClaimSize(instance), -1);
     await trx('instances').where({ id: instanceId }).update({ target_host_id: null, target_cpuset: null });
   });
 }
@@ -200,7 +222,9 @@ export async function usageAndClaims(db: Db): Promise<{ hostId: string; used: Us
     from hosts h left join (
       select host_id as h, vcpus, memory_mb, disk_gb from instances where host_id is not null and cpuset is not null
       union all
-      select target_host_id, vcpus, memory_mb, disk_gb from instances where target_host_id is not null and target_cpuset is not null
+      select target_host_id, coalesce((resize_to->>'vcpus')::int, vcpus), coalesce((resize_to->>'memoryMb')::int, memory_mb),
+        coalesce((resize_to->>'diskGb')::int, disk_gb)
+      from instances where target_host_id is not null and target_cpuset is not null
     ) c on c.h = h.id group by h.id order by h.id`);
   return rows.rows.map((r: any) => ({
     hostId: r.id,

@@ -10,12 +10,13 @@ export interface Maxima { maxVcpus: number | null; maxMemoryMb: number | null }
 /** A size with the host CPUs it is pinned to (and a VM's maxima): what a resize claims and what it gives back. */
 export interface SizeClaim extends Size, Partial<Maxima> { cpuset: number[] }
 
-export type ResizePlan = 'live' | 'cold' | 'offline';
+export type ResizePlan = 'live' | 'cold' | 'offline' | 'migrate';
 
 export const PLAN_DETAIL: Record<ResizePlan, string> = {
   live: 'applied while it runs: a container\'s limits (docker update), or a VM\'s vCPUs hot-plugged and its memory moved by its balloon, within the maxima its domain was defined with',
   cold: 'the VM is powered off, changed (a bigger disk and filesystem, new vCPUs, memory and maxima) and started again: a short outage',
   offline: 'applied to the stopped instance, which stays stopped',
+  migrate: 'its host has no room: the instance is stopped, snapshotted and built at the new size on a host of the zone that has, with the same IP and MAC, then started if it ran; the copy on the old host is destroyed',
 };
 
 /**

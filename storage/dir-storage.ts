@@ -39,7 +39,9 @@ export class DirStorage implements StorageDriver {
     const partial = `${target}.partial`;
     await checkSnapshotImage(rawImagePath);
     await run('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', rawImagePath, partial], 600_000);
-    await run('qemu-img', ['resize', '-f', 'raw', partial, `${sizeGb}G`]).catch(() => undefined);
+    // A snapshot restored onto a bigger disk (a resize that moves) fills it: the file, then its ext4.
+    if (fs.statSync(partial).size < sizeGb * GIB) await run('qemu-img', ['resize', '-f', 'raw', partial, `${sizeGb}G`]);
+    for (const [cmd, ...args] of growFsCommands(partial)) await runFsck(cmd, args);
     fs.renameSync(partial, target);
   }
 

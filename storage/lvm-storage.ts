@@ -15,6 +15,8 @@ export const lvmCommands = {
   restore: (vg: string, id: string, sizeGb: number, image: string): string[][] => [
     ['lvcreate', '--yes', '--wipesignatures', 'y', '-L', `${sizeGb}G`, '-n', instanceResourceName(id), vg],
     ['qemu-img', 'convert', '-n', '-f', 'qcow2', '-O', 'raw', image, `/dev/${vg}/${instanceResourceName(id)}`],
+    // A snapshot restored onto a bigger volume (a resize that moves) fills it.
+    ...growFsCommands(`/dev/${vg}/${instanceResourceName(id)}`),
   ],
   list: (vg: string): string[] => ['lvs', '--noheadings', '-o', 'lv_name', vg],
   remove: (vg: string, id: string): string[] => ['lvremove', '--yes', `${vg}/${instanceResourceName(id)}`],
@@ -57,7 +59,7 @@ export class LvmStorage implements StorageDriver {
     const [[lvcreate, ...createArgs], ...rest] = commands;
     await this.exec(lvcreate, createArgs);
     try {
-      for (const [file, ...args] of rest) await this.exec(file, args);
+      for (const [file, ...args] of rest) await runFsck(file, args, this.exec);
     } catch (err) {
       await this.removeDisk(instanceId);
       throw new PermanentDriverError(`the image does not fit on a ${sizeGb} GB volume: ${lastLine(err)}`);

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { control, onHost } from './activity-options';
 import { runOperation } from './operation';
+import { resizeByMove } from './resize-move';
 import { PLAN_DETAIL, type ResizePlan, type Size, type SizeClaim } from '../lib/resize-plan';
 
 export interface ResizeInput {
@@ -15,7 +16,7 @@ const sizeOnly = ({ vcpus, memoryMb, diskGb }: Size): Size => ({ vcpus, memoryMb
  * cancelled, the host puts the old size back (a grown disk stays, and stays claimed) and the claim shrinks to
  * that; if the host cannot be reached for it, a repair conforms the copy to the old size before its state.
  */
-export async function resizeInstance(input: ResizeInput): Promise<{ plan: ResizePlan; size: Size | null }> {
+export async function resizeInstance(input: ResizeInput): Promise<{ plan: ResizePlan; size: Size | null; hostId?: string }> {
   const { instanceId, plan, prior } = input;
   return runOperation(input.operationId, {
     async run(op, saga) {
@@ -25,6 +26,11 @@ export async function resizeInstance(input: ResizeInput): Promise<{ plan: Resize
       if (begun.done) return { plan, size: null };
       const { spec, from, to } = begun;
       if (!spec.hostId) throw ApplicationFailure.nonRetryable(`instance ${instanceId} is on no host`, 'StateConflictError');
+      // Its host has no room: the instance moves to one that has, at the new size (a plan only a new request gets).
+      if (plan === 'migrate') {
+        const moved = await resizeByMove(op, saga, input, begun);
+        return { plan, size: sizeOnly(to), hostId: moved.hostId };
+      }
       const host = onHost(spec.hostId, input.hostScheduleToStartSeconds);
       const sized = (s: SizeClaim) => ({ ...spec, ...sizeOnly(s), cpuset: s.cpuset, ...('maxVcpus' in s ? { maxVcpus: s.maxVcpus, maxMemoryMb: s.maxMemoryMb } : {}) });
       await control.recordProgress(op, { plan, detail: PLAN_DETAIL[plan], from: sizeOnly(from), to: sizeOnly(to), step: 'resizing' });

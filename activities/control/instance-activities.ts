@@ -18,6 +18,7 @@ import { DirImageStore } from '../../images/image-store';
 import { RegistryClient } from '../../images/registry';
 import { deleteSnapshotData } from '../../images/snapshot-data';
 import type { InstanceSpec } from '../../drivers/instance-driver';
+import type { SizeClaim } from '../../lib/resize-plan';
 
 export interface ControlDeps {
   db: Knex;
@@ -37,6 +38,13 @@ export const inRun = <T>(db: Knex, op: OpRef, fn: (trx: Knex.Transaction) => Pro
     return fn(trx);
   });
 
+/** A resize that moves builds the target copy at the new size, with maxima from it (none: a domain without headroom). */
+function movedSize(row: { resize_to?: SizeClaim | null }): Partial<InstanceSpec> {
+  const to = row.resize_to;
+  if (!to) return {};
+  return { vcpus: to.vcpus, memoryMb: to.memoryMb, diskGb: to.diskGb, maxVcpus: to.maxVcpus ?? undefined, maxMemoryMb: to.maxMemoryMb ?? undefined };
+}
+
 /** Everything a host needs to build or act on the instance, read fresh (one query) so a host never reads the database. */
 export async function readSpec(db: Db, instanceId: string, on: 'home' | 'target' = 'home', restore: Restore | null = null): Promise<HostedSpec> {
   const row = await instanceWithImageAndZone(db, instanceId);
@@ -49,7 +57,7 @@ export async function readSpec(db: Db, instanceId: string, on: 'home' | 'target'
     restore: null, ...(row.authorized_keys ? { authorizedKeys: row.authorized_keys } : {}),
     ...(row.max_vcpus ? { maxVcpus: row.max_vcpus, maxMemoryMb: row.max_memory_mb } : {}),
   };
-  const placed = on === 'target' ? { ...spec, hostId: row.target_host_id, cpuset: row.target_cpuset ?? spec.cpuset } : spec;
+  const placed = on === 'target' ? { ...spec, ...movedSize(row as { resize_to?: SizeClaim | null }), hostId: row.target_host_id, cpuset: row.target_cpuset ?? spec.cpuset } : spec;
   if (!restore) return placed;
   // A container restores from its committed image; a VM's disk from the snapshot in the store.
   if (spec.kind === 'docker') return { ...placed, image: { ...spec.image, location: restore.location, digest: restore.digest } };

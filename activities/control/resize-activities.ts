@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { OpRef } from '../../db/operations';
 import { lockInstance } from '../../db/instances';
-import { abandonResize, commitResize, undoResize } from '../../db/resize';
+import { abandonResize, commitResize, commitResizeMove, undoResize } from '../../db/resize';
 import { recordEvent } from '../../db/reconcile';
 import type { SizeClaim } from '../../lib/resize-plan';
 import { inRun, readSpec, type HostedSpec } from './instance-activities';
@@ -24,6 +24,11 @@ export function createResizeActivities({ db }: { db: Knex }) {
     /** The engine has the new size: so has the row, and the instance is back in its state. */
     async commitResize(op: OpRef, instanceId: string, state: Settled): Promise<void> {
       await inRun(db, op, (trx) => commitResize(trx, instanceId, state));
+    },
+
+    /** A move's commit: the row is the target copy's, at the new size; the source's copy is recorded for destruction. */
+    async commitResizeMove(op: OpRef, instanceId: string, state: Settled): Promise<void> {
+      await inRun(db, op, (trx) => commitResizeMove(trx, instanceId, state));
     },
 
     /** Compensation: the engine is back at the old size (its disk at `diskGb`): so is the row. */

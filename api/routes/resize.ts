@@ -13,7 +13,7 @@ import { claimResize } from '../../db/resize';
 import { AppError, ConflictError } from '../../lib/errors';
 import { RESIZABLE_STATES } from '../../lib/instance-states';
 import { PLAN_DETAIL, planResize, resizeRefusal, sizeOfRow, targetSize, type ResizePlan } from '../../lib/resize-plan';
-import { placementRatios } from '../../lib/config';
+import { hostLiveSeconds, placementRatios } from '../../lib/config';
 import { resizeInstance } from '../../workflows';
 
 // POST /v1/instances/:id/resize: quota, the host's room and the plan are settled in the request's transaction.
@@ -46,8 +46,11 @@ export function resizeRoutes(deps: Deps): Router {
           vcpus: Math.max(0, to.vcpus - from.vcpus), memoryMb: Math.max(0, to.memoryMb - from.memoryMb), diskGb: Math.max(0, to.diskGb - from.diskGb),
         });
         prior = locked.state as 'running' | 'stopped';
-        plan = planResize(locked.kind, prior, from, to, { maxVcpus: locked.max_vcpus ?? null, maxMemoryMb: locked.max_memory_mb ?? null });
-        await claimResize(trx, locked, to, placementRatios(config), plan, config.vmResizeHeadroom);
+        const inPlace = planResize(locked.kind, prior, from, to, { maxVcpus: locked.max_vcpus ?? null, maxMemoryMb: locked.max_memory_mb ?? null });
+        ({ plan } = await claimResize(trx, locked, to, {
+          ratios: placementRatios(config), plan: inPlace, headroom: config.vmResizeHeadroom,
+          allowMigrate: parsed.data.allowMigrate === true, liveSeconds: hostLiveSeconds(config),
+        }));
         const sequence = await nextSequence(trx, { instance_id: instance.id }, 'resize');
         return {
           priorState: prior, sequence,

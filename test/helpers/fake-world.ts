@@ -165,7 +165,7 @@ export class FakeWorld {
   private spec(i: Inst, on: 'home' | 'target' = 'home') {
     const hostId = on === 'target' ? i.target : i.host;
     return { instanceId: i.id, kind: i.kind, hostname: i.id, hostId, image: { id: 'img', kind: 'docker', location: 'r/x', digest: null, boot: null },
-      vcpus: 1, memoryMb: i.memoryMb ?? 64, diskGb: 1, cpuset: [0], network: { bridge: 'b', ip: i.ip ?? '', prefix: 24, gateway: '10.0.0.1', mac: '' }, restore: null };
+      vcpus: 1, memoryMb: (on === 'target' ? i.resize?.to : undefined) ?? i.memoryMb ?? 64, diskGb: 1, cpuset: [0], network: { bridge: 'b', ip: i.ip ?? '', prefix: 24, gateway: '10.0.0.1', mac: '' }, restore: null };
   }
 
   controlActivities() {
@@ -211,7 +211,17 @@ export class FakeWorld {
       async undoResize(op: OpRef, id: string, state: SettledState) {
         w.assertRun(op); const i = w.must(id);
         if (i.state !== 'resizing' || !i.resize) return;
+        if (i.target) { w.stale.add(`${i.target}:${id}`); i.target = null; i.targetHeld = false; }
         i.memoryMb = i.resize.from; i.resize = null; w.move(i, state, ['resizing']);
+      },
+      async commitResizeMove(op: OpRef, id: string, state: SettledState) {
+        w.assertRun(op); const i = w.must(id);
+        if (i.state !== 'resizing' || !i.resize) return;
+        if (!i.target) throw new StateConflictError('no target claim to commit');
+        const source = i.host;
+        i.host = i.target; i.held = i.targetHeld; i.target = null; i.targetHeld = false;
+        if (source && source !== i.host) w.stale.add(`${source}:${id}`);
+        i.memoryMb = i.resize.to; i.resize = null; w.move(i, state, ['resizing']);
       },
       async abandonResize(op: OpRef, id: string, state: SettledState, failure: string) {
         w.assertRun(op); const i = w.must(id);
@@ -337,7 +347,11 @@ export class FakeWorld {
     const key = (id: string) => `${hostId}:${id}`;
     return this.wrap('host.', {
       async ensureImage() {},
-      async createInstance(spec: { instanceId: string }) { if (!w.copies.has(key(spec.instanceId))) w.copies.set(key(spec.instanceId), 'stopped'); },
+      async createInstance(spec: { instanceId: string; memoryMb: number }) {
+        if (w.copies.has(key(spec.instanceId))) return;
+        w.copies.set(key(spec.instanceId), 'stopped');
+        w.copySize.set(key(spec.instanceId), spec.memoryMb);
+      },
       async startInstance(spec: { instanceId: string }) { w.copies.set(key(spec.instanceId), 'running'); },
       async plumbNetwork() {},
       async actOnInstance(spec: { instanceId: string }, action: Action) {

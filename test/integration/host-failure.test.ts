@@ -172,7 +172,10 @@ describe('host failure without split brain', () => {
         return now.every((i) => i.hostId === HOST_A.id && i.state === 'running');
       }, 90_000);
       for (const i of cs) await waitUntil(`${i.name} on A`, () => pings(i.ip), 60_000);
-      const failover = await db('operations').where({ host_id: HOST_B.id, type: 'evacuate' }).orderBy('created_at', 'desc').first();
+      // The instances run on A before the evacuation has written its end (its last steps follow the moves).
+      const lastFailover = () => db('operations').where({ host_id: HOST_B.id, type: 'evacuate' }).orderBy('created_at', 'desc').first();
+      await waitUntil('the failover to end', async () => !['pending', 'running'].includes((await lastFailover())?.state), 120_000);
+      const failover = await lastFailover();
       expect(failover).toMatchObject({ state: 'succeeded', requested_by: null });
       expect(failover.result).toMatchObject({ fencedBy: 'self', failed: 0 });
     } finally {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { apiClient, assertAddressInvariants, createBody, deleteInstances, pings, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
-import { HOST_A, TEST_ZONE } from '../helpers/env';
-import { docker, inside, virsh } from '../helpers/hosts';
+import { HOST_A, HOST_B, TEST_ZONE } from '../helpers/env';
+import { docker, hasCopy, inside, virsh } from '../helpers/hosts';
 import { holds, temporalCli } from '../helpers/operator';
 import { replayAndRecord } from '../helpers/replay';
 import { sameUsage, usageAndClaims } from '../../db/placement';
@@ -198,8 +198,52 @@ describe('resize: live, cold and offline, refusals, cancel and terminate', () =>
     }
   });
 
+  test('no room on its host: a 422 that names allowMigrate; with it, a container and a VM move to a host that fits, at the new size, with their address and data', async () => {
+    const c = await create('rs-move');
+    const v = await create('rs-move-vm', { kind: 'kvm', image: 'busybox-vm', memoryMb: 160 });
+    await inside(HOST_A, 'docker', c.id, 'echo kept-c > /root/marker');
+    await inside(HOST_A, 'kvm', v.id, 'echo kept-v > /root/marker; sync');
+    // Host A keeps 16 MB of room: a real claim (a container with that memory limit) takes the rest.
+    const a = await db('hosts').where({ id: HOST_A.id }).first();
+    const filler = await create('rs-filler', { memoryMb: a.memory_mb - a.used_memory_mb - 16 });
+    try {
+      const before = await db('instances').where({ id: c.id }).first();
+      const refused = await admin.post(`/v1/instances/${c.id}/resize`, { vcpus: 2, memoryMb: 128 });
+      expect(refused.status).toBe(422);
+      expect(refused.body.detail).toMatch(/allowMigrate/);
+      expect(await db('instances').where({ id: c.id }).first()).toEqual(before);
+
+      const op = await resize(c.id, { vcpus: 2, memoryMb: 128, allowMigrate: true }, 'migrate');
+      expect(await waitForOperation(admin, op.id, 180_000)).toMatchObject({ state: 'succeeded', result: { plan: 'migrate', hostId: HOST_B.id } });
+      recorded['resize-migrate'] = op.workflowId;
+      const row = await db('instances').where({ id: c.id }).first();
+      expect(row).toMatchObject({ state: 'running', host_id: HOST_B.id, vcpus: 2, memory_mb: 128, ip: c.ip, mac: before.mac, resize_from: null, resize_to: null, target_host_id: null });
+      const hc = JSON.parse(await docker(HOST_B, 'inspect', '-f', '{{json .HostConfig}}', `vc-${c.id}`));
+      expect(hc.Memory).toBe(128 * 2 ** 20);
+      expect(parseCpuList(hc.CpusetCpus)).toEqual(row.cpuset);
+      expect(await hasCopy(HOST_A, c.id)).toBe(false);
+      expect((await inside(HOST_B, 'docker', c.id, 'cat /root/marker')).trim()).toBe('kept-c');
+      await waitUntil('the container to answer on B', () => pings(c.ip), 30_000);
+
+      const dfKb = async () => Number((await inside(HOST_B, 'kvm', v.id, "df -k / | tail -1 | awk '{print $2}'")).trim());
+      const vop = await resize(v.id, { memoryMb: 256, diskGb: v.diskGb + 1, allowMigrate: true }, 'migrate');
+      expect(await waitForOperation(admin, vop.id, 240_000)).toMatchObject({ state: 'succeeded', result: { plan: 'migrate', hostId: HOST_B.id } });
+      expect(await db('instances').where({ id: v.id }).first()).toMatchObject({ state: 'running', host_id: HOST_B.id, memory_mb: 256, disk_gb: v.diskGb + 1, max_memory_mb: 512, ip: v.ip });
+      expect(await virsh(HOST_B, 'dominfo', `vc-${v.id}`)).toMatch(new RegExp(`Max memory:\\s+${512 * 1024} KiB`));
+      expect(await hasCopy(HOST_A, v.id)).toBe(false);
+      expect((await inside(HOST_B, 'kvm', v.id, 'cat /root/marker')).trim()).toBe('kept-v');
+      // The snapshot's ext4 filled the bigger disk: more than the create's disk in all.
+      expect(await dfKb()).toBeGreaterThan(v.diskGb * 1024 * 1024);
+      await waitUntil('the VM to answer on B', () => pings(v.ip), 90_000);
+      await expectUsageMatchesClaims();
+      await assertAddressInvariants(db);
+    } finally {
+      await deleteInstances(admin, [filler.id]);
+    }
+  });
+
   test('the histories of the resizes replay against the current workflow code', async () => {
-    expect(Object.keys(recorded).sort()).toEqual(['resize-cancelled', 'resize-cold', 'resize-live', 'resize-offline', 'resize-vm-live']);
+    expect(Object.keys(recorded).sort()).toEqual(['resize-cancelled', 'resize-cold', 'resize-live', 'resize-migrate', 'resize-offline', 'resize-vm-live']);
     await replayAndRecord(recorded);
   });
 });

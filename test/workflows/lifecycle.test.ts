@@ -249,6 +249,30 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
     });
   });
 
+  test('resize that moves (no room on its host): failed or cancelled at any step, the instance runs at one size on one host, the database\'s', async () => {
+    await everyStep({
+      commit: 'commitResizeMove',
+      setup: () => {
+        const inst = world.placed('running');
+        Object.assign(inst, { state: 'resizing', memoryMb: 64, resize: { from: 64, to: 128 } });
+        return { inst, subject: inst.id, op: world.addOp('resize', { instanceId: inst.id }, 'running') };
+      },
+      run: (op, id) => drive(resizeInstance, { operationId: op, instanceId: id, plan: 'migrate', prior: 'running' }, id, undefinedFault(id)),
+      check: (i, done) => {
+        if (i!.state === 'repairing') {
+          expect(i!.resize).toEqual({ from: 64, to: 128 });
+          return;
+        }
+        expect({ state: i!.state, host: i!.host, memoryMb: i!.memoryMb, resize: i!.resize })
+          .toEqual({ state: 'running', host: done ? 'h2' : 'h1', memoryMb: done ? 128 : 64, resize: null });
+        expect(world.copySize.get(`${i!.host}:${i!.id}`) ?? 64).toBe(i!.memoryMb);
+        consistent(i!);
+      },
+    });
+    // A stuck undo left a repair: it destroys the target's copy, gives its claim back and brings the source back.
+    for (const i of world.inst.values()) if (i.state === 'repairing' && i.resize) await repair(i);
+  });
+
   test('snapshot: failed or cancelled at any step, the snapshot is failed, the instance thawed and as it was', async () => {
     const snapshotOf = new Map<string, string>();
     await everyStep({
