@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 
 interface Layer {
-  route?: { methods: Record<string, boolean> };
+  route?: { path: string; methods: Record<string, boolean> };
   handle: { stack?: Layer[] };
   name: string;
   match(path: string): boolean;
@@ -23,4 +23,18 @@ export function allowedMethods(app: Express, path: string): string[] {
   walk(((app as unknown as { _router?: { stack: Layer[] } })._router?.stack) ?? []);
   if (found.has('GET')) found.add('HEAD');
   return [...found].sort();
+}
+
+/** Every route the app serves, as method and express path (the contract test compares them with the document). */
+export function listRoutes(app: Express): { method: string; path: string }[] {
+  const out: { method: string; path: string }[] = [];
+  const walk = (stack: Layer[]) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        for (const [m, on] of Object.entries(layer.route.methods)) if (on && m !== '_all') out.push({ method: m, path: layer.route.path });
+      } else if (layer.name === 'router' && layer.handle.stack) walk(layer.handle.stack);
+    }
+  };
+  walk(((app as unknown as { _router?: { stack: Layer[] } })._router?.stack) ?? []);
+  return out;
 }

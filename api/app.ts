@@ -1,5 +1,6 @@
 import express from 'express';
 import client from 'prom-client';
+import swaggerUiDist from 'swagger-ui-dist';
 import { authenticate, requireAdmin } from './auth';
 import { errorHandler, sendProblem } from './problem';
 import { instanceRoutes } from './routes/instances';
@@ -20,6 +21,14 @@ import { auditRoutes } from './routes/audit';
 import type { Deps } from './start-operation';
 import type { Logger } from '../lib/logger';
 
+const SWAGGER_INITIALIZER = `window.onload = () => {
+  window.ui = SwaggerUIBundle({
+    url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout',
+  });
+};
+`;
+
 export function createApp(deps: Deps, log: Logger): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -37,6 +46,10 @@ export function createApp(deps: Deps, log: Logger): express.Express {
     deps.db.raw('select 1').then(() => res.json({ ok: true }), () => sendProblem(res, 503, 'Service Unavailable', 'database unreachable'));
   });
   app.get('/openapi.json', (_req, res) => res.json(openapi));
+  // The document, browsable: Swagger UI from its npm package (no CDN), pointed at /openapi.json.
+  app.get('/docs/swagger-initializer.js', (_req, res) => res.type('application/javascript').send(SWAGGER_INITIALIZER));
+  app.get('/docs', (req, res, next) => (req.originalUrl.endsWith('/') ? next() : res.redirect(301, '/docs/')));
+  app.use('/docs', express.static(swaggerUiDist.getAbsoluteFSPath(), { index: 'index.html', redirect: false }));
   // Not public: request rates, routes and process figures are for the platform's admins (and the
   // Prometheus they give an admin token to), not for every tenant or passer-by.
   app.get('/metrics', authenticate(deps.db), (req, res, next) => {

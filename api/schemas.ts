@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './contract/zod';
 import { isIpv4, DNS_LABEL } from '../lib/net';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../db/page';
 
@@ -138,3 +138,7 @@ export const auditQuery = listQuery({
   since: z.coerce.date().optional(),
   until: z.coerce.date().optional(),
 });
+
+const duration = z.string().regex(/^\d{1,6}[smhd]$/, 'must be a duration like 30s, 15m, 2h or 1d');
+/** A metrics window: its length and the step between points. */
+export const metricsQuery = z.object({ range: duration.default('1h'), step: duration.default('60s') }).strict();

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { z } from 'zod';
+import { metricsQuery } from '../schemas';
 import { asyncRoute } from '../async-route';
 import { currentUser, requireAdmin } from '../auth';
 import { parse } from '../problem';
@@ -11,8 +11,6 @@ import { getHost } from '../../db/hosts';
 import { getZone } from '../../db/zones';
 import { NotFoundError, ValidationError } from '../../lib/errors';
 
-const duration = z.string().regex(/^\d{1,6}[smhd]$/, 'must be a duration like 30s, 15m, 2h or 1d');
-const metricsQuery = z.object({ range: duration.default('1h'), step: duration.default('60s') }).strict();
 
 /** The window a query covers, ending now; at most Prometheus's 11,000 points per series. */
 function windowOf(q: { range: string; step: string }) {

@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Knex } from 'knex';
-import { adminToken, apiClient, deleteInstances, createBody, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
-import { DATA, HOST_A, HOST_B, TEST_API, TEST_PROMETHEUS_ADDR, TEST_ZONE } from '../helpers/env';
+import { apiClient, deleteInstances, createBody, testDb, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
+import { HOST_A, HOST_B, TEST_ZONE } from '../helpers/env';
+import { startPrometheus } from '../helpers/prometheus';
 import { docker, inside } from '../helpers/hosts';
 import { run } from '../../host/run';
 
@@ -83,17 +81,7 @@ describe('agentless monitoring', () => {
     expect(await admin.get(`/v1/instances/${burner.id}/metrics?range=5m&step=5s`)).toMatchObject({ status: 503, body: { detail: expect.stringMatching(/monitoring is unavailable/) } });
     expect(Date.now() - early).toBeLessThan(6_000);
 
-    const dir = path.join(DATA, 'test-prometheus');
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'token'), adminToken(), { mode: 0o600 });
-    fs.writeFileSync(path.join(dir, 'prometheus.yml'), [
-      'global:', '  scrape_interval: 2s', 'scrape_configs:', '  - job_name: vcloud-agents', '    http_sd_configs:',
-      `      - url: ${TEST_API}/v1/monitoring/targets`, '        refresh_interval: 5s', '        authorization:', '          type: Bearer', `          credentials_file: ${path.join(dir, 'token')}`, '',
-    ].join('\n'));
-    const promLog = fs.openSync(path.join(dir, 'prometheus.log'), 'a');
-    const prometheus: ChildProcess = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=${TEST_PROMETHEUS_ADDR}`, '--storage.tsdb.retention.time=1h'], { stdio: ['ignore', promLog, promLog] });
+    const prometheus = await startPrometheus('test-prometheus');
     try {
       let last: { status: number; body: any } = { status: 0, body: null };
       await waitUntil('the burner\'s CPU through the API', async () => {
@@ -108,8 +96,7 @@ describe('agentless monitoring', () => {
       expect((await admin.get(`/v1/zones/${TEST_ZONE.id}/metrics?range=2m&step=2s`)).status).toBe(200);
       expect((await admin.get(`/v1/instances/${burner.id}/metrics?range=1d&step=1s`)).status).toBe(400);
     } finally {
-      prometheus.kill('SIGTERM');
-      await new Promise((r) => prometheus.once('exit', r));
+      await prometheus.stop();
     }
     const after = Date.now();
     expect((await admin.get(`/v1/instances/${burner.id}/metrics`)).status).toBe(503);
