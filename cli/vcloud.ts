@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ApiProblem, apiFor, type Api } from './api';
+import { ApiProblem, createVcloudClient, ok, type VcloudClient } from '../client';
 import { readConfig, writeConfig } from './config';
 import { waitFor, type Operation } from './wait';
 
@@ -26,14 +26,16 @@ function positive(value: string): number {
 }
 
 const globals = () => program.opts<{ output: 'table' | 'json'; timeout: number }>();
-let cachedApi: Api | null = null;
-function api(): Api {
+let cachedApi: VcloudClient | null = null;
+/** The typed client (client/), with the login's token. */
+function api(): VcloudClient {
   if (cachedApi) return cachedApi;
   const config = readConfig();
   if (!config) throw new CommanderError(2, 'vcloud.login', 'not logged in: run `vcloud login --url <api> --token <token>` (or set VCLOUD_URL and VCLOUD_TOKEN)');
-  cachedApi = apiFor(config);
+  cachedApi = createVcloudClient(config);
   return cachedApi;
 }
+const id = (v: string) => ({ params: { path: { id: v } } });
 
 /** JSON as the API answered, or a table of the fields that matter. */
 function print(value: unknown, columns?: string[]): void {
@@ -50,7 +52,7 @@ function print(value: unknown, columns?: string[]): void {
 }
 
 /** Prints the answer of a request that started an operation; with --wait, follows it and fails when it does. */
-async function started(answer: { operation: Operation } & Record<string, unknown>, wait: boolean | undefined): Promise<void> {
+async function started(answer: { operation: Operation }, wait: boolean | undefined): Promise<void> {
   if (!wait) return print(answer);
   const op = await waitFor(api(), answer.operation, {
     timeoutMs: globals().timeout * 1000, tty: process.stderr.isTTY === true && globals().output !== 'json', log: (l) => process.stderr.write(`${l}\n`),
@@ -65,14 +67,14 @@ program.command('login').description('save the API address and your token (mode 
   .requiredOption('--url <url>', 'the API, like http://127.0.0.1:8080').requiredOption('--token <token>', 'your API token')
   .action(async (o: { url: string; token: string }) => {
     const file = writeConfig({ url: o.url.replace(/\/+$/, ''), token: o.token });
-    await apiFor({ url: o.url.replace(/\/+$/, ''), token: o.token })('GET', '/v1/instances?limit=1');
+    ok(await createVcloudClient({ url: o.url, token: o.token }).GET('/v1/instances', { params: { query: { limit: 1 } } }));
     process.stderr.write(`logged in; saved to ${file}\n`);
   });
 
 const instances = program.command('instances').alias('i').description('VMs and containers');
 instances.command('list').option('--all', 'deleted ones too').action(async (o: { all?: boolean }) =>
-  print(await api()('GET', `/v1/instances?limit=1000${o.all ? '&all=true' : ''}`), INSTANCE_COLUMNS));
-instances.command('show <id>').action(async (id: string) => print(await api()('GET', `/v1/instances/${encodeURIComponent(id)}`)));
+  print(ok(await api().GET('/v1/instances', { params: { query: { limit: 1000, ...(o.all ? { all: 'true' as const } : {}) } } })), INSTANCE_COLUMNS));
+instances.command('show <id>').action(async (i: string) => print(ok(await api().GET('/v1/instances/{id}', id(i)))));
 instances.command('create').description('one instance, or a batch with --count')
   .requiredOption('--name <name>').requiredOption('--zone <zone>').requiredOption('--image <image>')
   .addOption(new Option('--kind <kind>').choices(['docker', 'kvm']).default('docker'))
@@ -85,33 +87,34 @@ instances.command('create').description('one instance, or a batch with --count')
       name: o.name, zone: o.zone, kind: o.kind, image: o.image, vcpus: o.vcpus, memoryMb: o.memory, diskGb: o.disk, app: o.app,
       keys: o.keys ? String(o.keys).split(',').filter(Boolean) : undefined, count: o.count, host: o.host, ip: o.ip,
     };
-    await started(await api()('POST', '/v1/instances', body), o.wait);
+    await started(ok(await api().POST('/v1/instances', { body })), o.wait);
   });
-instances.command('delete <id>').option('--wait').action(async (id: string, o: { wait?: boolean }) =>
-  started(await api()('DELETE', `/v1/instances/${encodeURIComponent(id)}`), o.wait));
-for (const action of ['start', 'stop', 'pause', 'resume', 'reboot']) {
-  instances.command(`${action} <id>`).option('--wait').action(async (id: string, o: { wait?: boolean }) =>
-    started(await api()('POST', `/v1/instances/${encodeURIComponent(id)}/actions`, { action }), o.wait));
+instances.command('delete <id>').option('--wait').action(async (i: string, o: { wait?: boolean }) =>
+  started(ok(await api().DELETE('/v1/instances/{id}', id(i))), o.wait));
+for (const action of ['start', 'stop', 'pause', 'resume', 'reboot'] as const) {
+  instances.command(`${action} <id>`).option('--wait').action(async (i: string, o: { wait?: boolean }) =>
+    started(ok(await api().POST('/v1/instances/{id}/actions', { ...id(i), body: { action } })), o.wait));
 }
 instances.command('resize <id>').description('live for a container, cold for a running VM, offline when stopped; with --allow-migrate, moved to a host that fits when its own has no room')
   .option('--vcpus <n>', '', positive).option('--memory <mb>', '', positive).option('--disk <gb>', '', positive)
   .option('--allow-migrate', 'if the host has no room, move the instance (same IP and MAC) to a host of the zone that has').option('--wait')
-  .action(async (id: string, o: Record<string, any>) =>
-    started(await api()('POST', `/v1/instances/${encodeURIComponent(id)}/resize`, {
-      vcpus: o.vcpus, memoryMb: o.memory, diskGb: o.disk, ...(o.allowMigrate ? { allowMigrate: true } : {}),
-    }), o.wait));
-instances.command('snapshot <id>').option('--wait').action(async (id: string, o: { wait?: boolean }) =>
-  started(await api()('POST', `/v1/instances/${encodeURIComponent(id)}/snapshots`), o.wait));
-instances.command('snapshots <id>').action(async (id: string) =>
-  print(await api()('GET', `/v1/instances/${encodeURIComponent(id)}/snapshots`), ['id', 'state', 'kind', 'consistency', 'createdAt']));
+  .action(async (i: string, o: Record<string, any>) =>
+    started(ok(await api().POST('/v1/instances/{id}/resize', {
+      ...id(i), body: { vcpus: o.vcpus, memoryMb: o.memory, diskGb: o.disk, ...(o.allowMigrate ? { allowMigrate: true } : {}) },
+    })), o.wait));
+instances.command('snapshot <id>').option('--wait').action(async (i: string, o: { wait?: boolean }) =>
+  started(ok(await api().POST('/v1/instances/{id}/snapshots', { ...id(i), body: {} })), o.wait));
+instances.command('snapshots <id>').action(async (i: string) =>
+  print(ok(await api().GET('/v1/instances/{id}/snapshots', id(i))), ['id', 'state', 'kind', 'consistency', 'createdAt']));
 instances.command('migrate <id>').option('--snapshot <s>', '"latest", "none" or a snapshot id').option('--host <host>', 'admin: the target').option('--wait')
-  .action(async (id: string, o: Record<string, any>) =>
-    started(await api()('POST', `/v1/instances/${encodeURIComponent(id)}/migrate`, { snapshot: o.snapshot, host: o.host }), o.wait));
-instances.command('metrics <id>').option('--range <seconds>', '', positive).action(async (id: string, o: { range?: number }) =>
-  print(await api()('GET', `/v1/instances/${encodeURIComponent(id)}/metrics${o.range ? `?range=${o.range}` : ''}`)));
+  .action(async (i: string, o: Record<string, any>) =>
+    started(ok(await api().POST('/v1/instances/{id}/migrate', { ...id(i), body: { snapshot: o.snapshot, host: o.host } })), o.wait));
+instances.command('metrics <id>').option('--range <duration>', 'like 15m, 1h or 1d').option('--step <duration>', 'like 15s or 1m')
+  .action(async (i: string, o: { range?: string; step?: string }) =>
+    print(ok(await api().GET('/v1/instances/{id}/metrics', { params: { path: { id: i }, query: { range: o.range, step: o.step } } }))));
 
 const images = program.command('images').description('templates and Docker images');
-images.command('list').action(async () => print(await api()('GET', '/v1/images?limit=1000'), ['id', 'name', 'kind', 'state', 'visibility', 'ownerId']));
+images.command('list').action(async () => print(ok(await api().GET('/v1/images', { params: { query: { limit: 1000 } } })), ['id', 'name', 'kind', 'state', 'visibility', 'ownerId']));
 images.command('upload <file>').description('admin: a tgz template').requiredOption('--name <name>').action(async (file: string, o: { name: string }) => {
   const config = readConfig();
   if (!config) return void api();
@@ -123,48 +126,79 @@ images.command('upload <file>').description('admin: a tgz template').requiredOpt
   if (!res.ok) throw new ApiProblem(res.status, answer);
   print(answer);
 });
-images.command('convert <id>').option('--wait').action(async (id: string, o: { wait?: boolean }) =>
-  started(await api()('POST', `/v1/images/${encodeURIComponent(id)}/convert`), o.wait));
-images.command('from-snapshot <snapshotId>').requiredOption('--name <name>').option('--wait').action(async (snapshotId: string, o: { name: string; wait?: boolean }) =>
-  started(await api()('POST', '/v1/images', { name: o.name, fromSnapshot: snapshotId }), o.wait));
-images.command('delete <id>').action(async (id: string) => { await api()('DELETE', `/v1/images/${encodeURIComponent(id)}`); });
+images.command('convert <id>').addOption(new Option('--to <kind>', 'the kind to make').choices(['docker', 'tgz']).makeOptionMandatory())
+  .option('--name <name>', 'the new image\'s name').option('--wait')
+  .action(async (i: string, o: { to: 'docker' | 'tgz'; name?: string; wait?: boolean }) =>
+    started(ok(await api().POST('/v1/images/{id}/convert', { ...id(i), body: { to: o.to, name: o.name } })), o.wait));
+images.command('from-snapshot <snapshotId>').requiredOption('--name <name>').option('--wait').action(async (snapshotId: string, o: { name: string; wait?: boolean }) => {
+  const answer = ok(await api().POST('/v1/images', { body: { name: o.name, fromSnapshot: snapshotId } }));
+  await ('operation' in answer ? started(answer, o.wait) : print(answer));
+});
+images.command('delete <id>').action(async (i: string) => { ok(await api().DELETE('/v1/images/{id}', id(i))); });
 
 const keys = program.command('keys').description('your SSH public keys');
-keys.command('list').action(async () => print(await api()('GET', '/v1/users/me/keys'), ['id', 'name', 'type', 'fingerprint']));
+const me = { params: { path: { id: 'me' } } };
+keys.command('list').action(async () => print(ok(await api().GET('/v1/users/{id}/keys', me)), ['id', 'name', 'type', 'fingerprint']));
 keys.command('add <file>').requiredOption('--name <name>').action(async (file: string, o: { name: string }) =>
-  print(await api()('POST', '/v1/users/me/keys', { name: o.name, publicKey: fs.readFileSync(file, 'utf8').trim() })));
-keys.command('remove <id>').action(async (id: string) => { await api()('DELETE', `/v1/users/me/keys/${encodeURIComponent(id)}`); });
+  print(ok(await api().POST('/v1/users/{id}/keys', { ...me, body: { name: o.name, publicKey: fs.readFileSync(file, 'utf8').trim() } }))));
+keys.command('remove <id>').action(async (k: string) => { ok(await api().DELETE('/v1/users/{id}/keys/{keyId}', { params: { path: { id: 'me', keyId: k } } })); });
 
-program.command('operations').description('newest first').action(async () =>
-  print(await api()('GET', '/v1/operations?limit=100'), ['id', 'type', 'state', 'instanceId', 'createdAt', 'error']));
-program.command('operation <id>').option('--wait').action(async (id: string, o: { wait?: boolean }) => {
-  const op = await api()<Operation>('GET', `/v1/operations/${encodeURIComponent(id)}`);
+program.command('operations').description('newest first').option('--instance <id>').option('--state <state>')
+  .action(async (o: { instance?: string; state?: 'running' | 'succeeded' | 'failed' | 'cancelled' }) =>
+    print(ok(await api().GET('/v1/operations', { params: { query: { limit: 100, instance: o.instance, state: o.state } } })), ['id', 'type', 'state', 'instanceId', 'createdAt', 'error']));
+program.command('operation <id>').option('--wait').action(async (i: string, o: { wait?: boolean }) => {
+  const op = ok(await api().GET('/v1/operations/{id}', id(i)));
   await started({ operation: op }, o.wait);
 });
 
 const hosts = program.command('hosts').description('admin: the fleet');
-hosts.command('list').action(async () => print(await api()('GET', '/v1/hosts?limit=1000'), ['id', 'zone', 'state', 'vcpus', 'usedVcpus', 'memoryMb', 'usedMemoryMb', 'lastHeartbeatAt']));
+hosts.command('list').action(async () => print(ok(await api().GET('/v1/hosts', { params: { query: { limit: 1000 } } })), ['id', 'zone', 'state', 'vcpus', 'usedVcpus', 'memoryMb', 'usedMemoryMb', 'lastHeartbeatAt']));
 hosts.command('evacuate <id>').option('--concurrency <n>', '', positive).option('--fenced', 'it is powered off').option('--wait')
-  .action(async (id: string, o: Record<string, any>) =>
-    started(await api()('POST', `/v1/hosts/${encodeURIComponent(id)}/evacuate`, { concurrency: o.concurrency, fenced: o.fenced || undefined }), o.wait));
-hosts.command('restore <id>').option('--wait').action(async (id: string, o: { wait?: boolean }) =>
-  started(await api()('POST', `/v1/hosts/${encodeURIComponent(id)}/restore`, {}), o.wait));
+  .action(async (i: string, o: Record<string, any>) =>
+    started(ok(await api().POST('/v1/hosts/{id}/evacuate', { ...id(i), body: { concurrency: o.concurrency, ...(o.fenced ? { fenced: true as const } : {}) } })), o.wait));
+hosts.command('restore <id>').option('--wait').action(async (i: string, o: { wait?: boolean }) =>
+  started(ok(await api().POST('/v1/hosts/{id}/restore', { ...id(i), body: {} })), o.wait));
 
 const users = program.command('users').description('admin: users, tokens and grants');
-users.command('list').action(async () => print(await api()('GET', '/v1/users?limit=1000'), ['id', 'name', 'role']));
+users.command('list').action(async () => print(ok(await api().GET('/v1/users', { params: { query: { limit: 1000 } } })), ['id', 'name', 'role']));
 users.command('create <name>').addOption(new Option('--role <role>').choices(['user', 'admin']).default('user'))
-  .action(async (name: string, o: { role: string }) => print(await api()('POST', '/v1/users', { name, role: o.role })));
+  .action(async (name: string, o: { role: 'user' | 'admin' }) => print(ok(await api().POST('/v1/users', { body: { name, role: o.role } }))));
 users.command('token <userId>').description('issue a token (shown once)').action(async (userId: string) =>
-  print(await api()('POST', `/v1/users/${encodeURIComponent(userId)}/tokens`)));
+  print(ok(await api().POST('/v1/users/{id}/tokens', id(userId)))));
+users.command('tokens <userId>').description('the user\'s tokens, without their values').action(async (userId: string) =>
+  print(ok(await api().GET('/v1/users/{id}/tokens', id(userId))), ['id', 'createdAt', 'revokedAt']));
+users.command('revoke <userId> <tokenId>').action(async (userId: string, tokenId: string) => {
+  ok(await api().DELETE('/v1/users/{id}/tokens/{tokenId}', { params: { path: { id: userId, tokenId } } }));
+});
+users.command('grants <userId>').description('the user\'s grants with their usage').action(async (userId: string) =>
+  print(ok(await api().GET('/v1/users/{id}/grants', id(userId))), ['zone', 'maxVcpus', 'maxMemoryMb', 'maxInstances', 'usage']));
 users.command('grant <userId> <zone>').requiredOption('--vcpus <n>', '', positive).requiredOption('--memory <mb>', '', positive)
   .requiredOption('--instances <n>', '', positive)
   .action(async (userId: string, zone: string, o: Record<string, number>) =>
-    print(await api()('PUT', `/v1/users/${encodeURIComponent(userId)}/grants/${encodeURIComponent(zone)}`, { maxVcpus: o.vcpus, maxMemoryMb: o.memory, maxInstances: o.instances })));
+    print(ok(await api().PUT('/v1/users/{id}/grants/{zone}', { params: { path: { id: userId, zone } }, body: { maxVcpus: o.vcpus, maxMemoryMb: o.memory, maxInstances: o.instances } }))));
 
 const zones = program.command('zones').description('zones and their address pools');
-zones.command('list').action(async () => print(await api()('GET', '/v1/zones?limit=1000'), ['id', 'subnet', 'gateway', 'bridge']));
-zones.command('pools <zone>').description('admin').action(async (zone: string) => print(await api()('GET', `/v1/zones/${encodeURIComponent(zone)}/pools`)));
-program.command('ip-health').description('admin: the IP-pool health check\'s findings').action(async () => print(await api()('GET', '/v1/ip-health/checks')));
+zones.command('list').action(async () => print(ok(await api().GET('/v1/zones', { params: { query: { limit: 1000 } } })), ['id', 'subnet', 'gateway', 'bridge', 'autoFailover']));
+zones.command('create <id>').description('admin').requiredOption('--subnet <cidr>').requiredOption('--gateway <ip>').requiredOption('--bridge <name>')
+  .action(async (z: string, o: { subnet: string; gateway: string; bridge: string }) => print(ok(await api().POST('/v1/zones', { body: { id: z, ...o } }))));
+zones.command('pools <zone>').description('admin').action(async (zone: string) => print(ok(await api().GET('/v1/zones/{id}/pools', id(zone)))));
+zones.command('add-pool <zone>').description('admin').requiredOption('--first <ip>').requiredOption('--last <ip>')
+  .action(async (zone: string, o: { first: string; last: string }) => print(ok(await api().POST('/v1/zones/{id}/pools', { ...id(zone), body: { firstIp: o.first, lastIp: o.last } }))));
+zones.command('addresses <poolId>').description('admin: a pool\'s addresses')
+  .addOption(new Option('--state <state>').choices(['free', 'allocated', 'reserved', 'quarantined']))
+  .action(async (pool: string, o: { state?: 'free' | 'allocated' | 'reserved' | 'quarantined' }) =>
+    print(ok(await api().GET('/v1/pools/{id}/addresses', { params: { path: { id: pool }, query: { limit: 1000, state: o.state } } })), ['address', 'state', 'instanceId', 'silentChecks']));
+const ipHealth = program.command('ip-health').description('admin: the IP-pool health check');
+ipHealth.command('runs').option('--zone <zone>').description('the findings of the runs, newest first').action(async (o: { zone?: string }) =>
+  print(ok(await api().GET('/v1/ip-health/runs', { params: { query: { zone: o.zone } } }))));
+ipHealth.command('run').description('run it now').option('--wait').action(async (o: { wait?: boolean }) =>
+  started(ok(await api().POST('/v1/ip-health/checks')), o.wait));
+program.command('whoami').description('who your token is, and your grants with their usage').action(async () => {
+  const me = ok(await api().GET('/v1/me'));
+  if (globals().output === 'json') return print(me);
+  process.stdout.write(`${me.user.name} (${me.user.role}) at ${readConfig()?.url}\n`);
+  if (me.grants.length) print(me.grants.map((g) => ({ zone: g.zone, vcpus: `${g.usage.vcpus}/${g.maxVcpus ?? '-'}`, memoryMb: `${g.usage.memoryMb}/${g.maxMemoryMb ?? '-'}`, instances: `${g.usage.instances}/${g.maxInstances ?? '-'}` })));
+});
 
 async function main(): Promise<void> {
   try {

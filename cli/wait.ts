@@ -1,16 +1,18 @@
-import type { Api } from './api';
+import { ok, type Schemas, type VcloudClient } from '../client';
 
-export interface Operation {
-  id: string; type: string; state: string; workflowId: string; temporalUiUrl?: string; error?: string;
-  progress?: Record<string, unknown> | null; result?: unknown;
-}
+/** An operation as the API answers it (the generated schema). */
+export type Operation = Schemas['Operation'];
+
+const record = (p: unknown): Record<string, unknown> => (typeof p === 'object' && p !== null ? (p as Record<string, unknown>) : {});
 
 /** Steps of an operation with a count (an evacuation, a batch): a bar; otherwise a spinner with its step. */
-const counted = (p: Record<string, unknown> | null | undefined): { total: number; done: number } | null =>
-  p && typeof p.total === 'number' && typeof p.remaining === 'number' ? { total: p.total, done: p.total - p.remaining } : null;
+const counted = (progress: unknown): { total: number; done: number } | null => {
+  const p = record(progress);
+  return typeof p.total === 'number' && typeof p.remaining === 'number' ? { total: p.total, done: p.total - p.remaining } : null;
+};
 
 const stepOf = (op: Operation): string => {
-  const p = op.progress ?? {};
+  const p = record(op.progress);
   const step = typeof p.step === 'string' ? p.step : typeof p.plan === 'string' ? `plan ${p.plan}` : '';
   return `${op.type} ${op.state}${step ? ` (${step})` : ''}`;
 };
@@ -19,7 +21,7 @@ const stepOf = (op: Operation): string => {
  * Follows an operation to its end, at most `timeoutMs`: on a terminal a spinner (ora) or a bar
  * (cli-progress), otherwise one plain line per change. Answers the operation as it ended.
  */
-export async function waitFor(api: Api, first: Operation, opts: { timeoutMs: number; tty: boolean; log: (line: string) => void }): Promise<Operation> {
+export async function waitFor(api: VcloudClient, first: Operation, opts: { timeoutMs: number; tty: boolean; log: (line: string) => void }): Promise<Operation> {
   const deadline = Date.now() + opts.timeoutMs;
   if (first.temporalUiUrl) opts.log(`workflow ${first.workflowId}: ${first.temporalUiUrl}`);
   let op = first;
@@ -46,7 +48,7 @@ export async function waitFor(api: Api, first: Operation, opts: { timeoutMs: num
       if (op.state !== 'running') break;
       if (Date.now() > deadline) throw new Error(`operation ${op.id} still runs after ${Math.round(opts.timeoutMs / 1000)} s (it goes on; follow it with \`vcloud operation ${op.id} --wait\`)`);
       await new Promise((r) => setTimeout(r, 500));
-      op = await api<Operation>('GET', `/v1/operations/${op.id}`);
+      op = ok(await api.GET('/v1/operations/{id}', { params: { path: { id: op.id } } }));
     }
   } finally {
     bar?.stop();
@@ -56,6 +58,6 @@ export async function waitFor(api: Api, first: Operation, opts: { timeoutMs: num
       else spinner.fail(`${stepOf(op)}${op.error ? `: ${op.error}` : ''}`);
     }
   }
-  if (!opts.tty && op.state !== 'running') opts.log(`${stepOf(op)}${op.error ? `: ${op.error}` : ''}`);
+  if (!opts.tty) opts.log(`${stepOf(op)}${op.error ? `: ${op.error}` : ''}`);
   return op;
 }

@@ -10,6 +10,7 @@ ensure_database vcloud_bench
 start_host_b_services
 cd "$ROOT"
 log "build"; npm run --silent build
+log "the typed client matches the OpenAPI document"; node "$ROOT/scripts/gen-client.mjs" --check
 log "lint"; npx eslint .
 log "typecheck"; npm run --silent typecheck
 bash "$ROOT/scripts/build-images.sh"

@@ -62,12 +62,16 @@ export const NewToken = open({ id: z.string().uuid(), token: str }).openapi('New
 export const Grant = open({
   zone: str, maxVcpus: int.nullable(), maxMemoryMb: int.nullable(), maxInstances: int.nullable(), usage: open({ instances: int, vcpus: int, memoryMb: int }),
 }).openapi('Grant');
+export const Me = open({ user: User, grants: z.array(Grant) }).openapi('Me');
 export const GrantSet = open({ zone: str }).openapi('GrantSet');
 export const Snapshot = open({ id: z.string().uuid(), instanceId: str, kind: str, state: str, location: nstr, digest: nstr, createdAt: time }).openapi('Snapshot');
 export const SshKey = open({ id: z.string().uuid(), name: str, type: str, publicKey: str, fingerprint: str, createdAt: time }).openapi('SshKey');
 export const Event = open({ id: z.union([str, int]), instanceId: nstr, hostId: nstr, kind: str, detail: nstr, at: time }).openapi('Event');
 export const AuditEntry = open({ id: int, at: time, userId: nstr, userName: nstr, method: str, path: str, status: int.nullable() }).openapi('AuditEntry');
-export const ActionEntry = open({ id: z.string().uuid(), type: str, state: str }).openapi('ActionEntry');
+export const ActionEntry = open({
+  operationId: z.string().uuid(), type: str, state: str, requestedBy: nstr, startedAt: time, finishedAt: ntime, workflowId: str,
+  operatorActions: z.array(str),
+}).openapi('ActionEntry');
 export const HealthRun = open({ workflowId: nstr, at: time }).openapi('HealthRun');
 export const ScrapeTarget = open({ targets: z.array(str), labels: z.record(str) }).openapi('ScrapeTarget');
 export const Metrics = open({ range: str, step: str, series: z.record(z.unknown()) }).openapi('Metrics');

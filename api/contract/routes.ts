@@ -64,7 +64,7 @@ export const ROUTES: RouteSpec[] = [
   { method: 'post', path: '/v1/images', summary: 'any user: {name, fromSnapshot} makes an image of theirs from one of their snapshots (202); an admin: {name, kind: "docker", reference} registers a registry image, or a tgz body with ?name=&kind=tgz uploads a template (201)', access: 'user',
     body: z.union([S.imageFromSnapshotBody, S.registerDockerImageBody]), query: S.uploadQuery.partial(),
     rawBody: { media: 'application/gzip', description: 'a root filesystem tarball (admin; with ?name=&kind=tgz)' },
-    ok: { ...created('the image', R.Image), ...accepted('{image, operation}') }, problems: [413] },
+    ok: { ...created('the image', R.Image), ...accepted('{image, operation}') }, problems: [403, 413] },
   { method: 'get', path: '/v1/images/{id}', summary: 'an image, by id or name', access: 'user', ok: ok('the image', R.Image) },
   { method: 'patch', path: '/v1/images/{id}', summary: 'set its visibility (admin)', access: 'admin', body: S.patchImageBody, ok: ok('the image', R.Image) },
   { method: 'delete', path: '/v1/images/{id}', summary: 'delete an image (its owner or an admin); 409 while in use', access: 'user', ok: noContent('deleted') },
@@ -95,6 +95,7 @@ export const ROUTES: RouteSpec[] = [
   { method: 'get', path: '/v1/hosts/{id}/metrics', summary: 'the sums over the host\'s instances', access: 'admin', query: S.metricsQuery, ok: ok('{hostId, range, step, series}', R.Metrics), problems: [503] },
 
   // Users, tokens and grants.
+  { method: 'get', path: '/v1/me', summary: 'who the token is, with their zone grants and what each holds now (an admin has no grants: no limits)', access: 'user', ok: ok('{user, grants}', R.Me) },
   { method: 'get', path: '/v1/users', summary: 'users, by name', access: 'admin', query: S.pageQuery, ok: list('users', R.User) },
   { method: 'post', path: '/v1/users', summary: 'create a user', access: 'admin', body: S.createUserBody, ok: created('the user', R.User) },
   { method: 'get', path: '/v1/users/{id}', summary: 'a user, by id or name', access: 'admin', ok: ok('the user', R.User) },

@@ -40,6 +40,7 @@ describe('contract: every route answers as the OpenAPI document says', () => {
     return end;
   };
 
+  beforeEach(() => { problems.length = 0; });
   beforeAll(async () => {
     db = testDb();
     admin = apiClient();
@@ -64,6 +65,7 @@ describe('contract: every route answers as the OpenAPI document says', () => {
     await call(apiClient(null), 'GET', '/healthz', 200);
     await call(apiClient(null), 'GET', '/openapi.json', 200);
     await call(admin, 'GET', '/metrics', 200);
+    await call(user, 'GET', '/v1/me', 200);
 
     // Users, tokens, grants, keys.
     const name = `contract-u-${crypto.randomBytes(3).toString('hex')}`;
@@ -161,7 +163,7 @@ describe('contract: every route answers as the OpenAPI document says', () => {
         const body = r.method === 'get' || r.method === 'delete' ? undefined : validBody(r.path);
         await call(r.access === 'admin' ? admin : user, m, url, 404, body);
       }
-      if (r.body && !r.path.includes('{')) await call(r.access === 'admin' ? admin : user, m, url, 400, { surely: 'not a field' });
+      if (r.body && !r.path.includes('{')) await call(admin, m, url, 400, { surely: 'not a field' });
     }
     for (const [m, url, allowed] of [['PUT', '/v1/instances', 'GET, HEAD, POST'], ['DELETE', '/v1/zones', 'GET, HEAD, POST'], ['POST', '/healthz', 'GET, HEAD']]) {
       const res = await call(admin, m, url, 405);
