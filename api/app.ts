@@ -1,3 +1,4 @@
+import path from 'node:path';
 import express from 'express';
 import client from 'prom-client';
 import swaggerUiDist from 'swagger-ui-dist';
@@ -20,6 +21,7 @@ import { idempotentReplay } from './idempotent-replay';
 import { auditRoutes } from './routes/audit';
 import type { Deps } from './start-operation';
 import type { Logger } from '../lib/logger';
+import { projectRoot } from '../lib/config';
 
 const SWAGGER_INITIALIZER = `window.onload = () => {
   window.ui = SwaggerUIBundle({
@@ -50,6 +52,8 @@ export function createApp(deps: Deps, log: Logger): express.Express {
   app.get('/docs/swagger-initializer.js', (_req, res) => res.type('application/javascript').send(SWAGGER_INITIALIZER));
   app.get('/docs', (req, res, next) => (req.originalUrl.endsWith('/') ? next() : res.redirect(301, '/docs/')));
   app.use('/docs', express.static(swaggerUiDist.getAbsoluteFSPath(), { index: 'index.html', redirect: false }));
+  // The web console: the static build of console/ (npm run build), which logs in with a token and calls /v1.
+  app.use(express.static(path.join(projectRoot, 'dist', 'console'), { index: 'index.html', redirect: false }));
   // Not public: request rates, routes and process figures are for the platform's admins (and the
   // Prometheus they give an admin token to), not for every tenant or passer-by.
   app.get('/metrics', authenticate(deps.db), (req, res, next) => {

@@ -21,11 +21,11 @@ export interface ClientOptions {
 
 export function createVcloudClient(o: ClientOptions) {
   const timeoutMs = o.timeoutMs ?? 30_000;
-  const base = o.fetch ?? globalThis.fetch;
   return createClient<paths>({
     baseUrl: o.url.replace(/\/+$/, ''),
     headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
-    fetch: (req: Request) => base(req, { signal: AbortSignal.timeout(timeoutMs) }),
+    // The global fetch is called as itself (a browser refuses it detached from its window).
+    fetch: (req: Request) => (o.fetch ? o.fetch(req, { signal: AbortSignal.timeout(timeoutMs) }) : globalThis.fetch(req, { signal: AbortSignal.timeout(timeoutMs) })),
   });
 }
 

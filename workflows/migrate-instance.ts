@@ -4,6 +4,7 @@ import { control, onHost } from './activity-options';
 import { FENCING, LIFECYCLE_V2, runOperation } from './operation';
 import { reasonOf } from './saga';
 import { judgeHost } from './liveness';
+import { buildOnTarget } from './build-on-target';
 import { hostQueue } from '../lib/host-queue';
 import { BUSINESS_ERROR_TYPES } from '../lib/errors';
 import type { InstanceState } from '../lib/instance-states';
@@ -138,15 +139,7 @@ export async function migrateInstance(input: MigrateInput): Promise<MigrateResul
 
       const target = onHost(claim.hostId);
       saga.add('destroy the target copy', async () => target.destroyInstance(await spec('target')));
-      // Whatever an earlier visit left on the target goes first (a stale copy of this very instance).
-      await target.destroyInstance(await spec('target'));
-      await control.clearStaleCopy(op, instanceId, claim.hostId);
-      await target.ensureImage(await spec('target', restore));
-      await target.createInstance(await spec('target', restore));
-      if (wasRunning) {
-        await target.startInstance(await spec('target', restore));
-        await target.plumbNetwork(await spec('target', restore));
-      }
+      await buildOnTarget(op, instanceId, target, claim.hostId, spec, restore, wasRunning);
 
       await control.commitMigration(op, instanceId, begun.sourceHostId, begun.priorState);
       // The instance lives on the target now: undoing anything would take it down or double its address.

@@ -1,6 +1,7 @@
 import { isCancellation, uuid4 } from '@temporalio/workflow';
 import { control, onHost } from './activity-options';
 import type { Saga } from './saga';
+import { buildOnTarget } from './build-on-target';
 import type { OpRef } from '../db/operations';
 import type { Restore } from '../activities/control/instance-activities';
 import type { ResizeBegun } from '../activities/control/resize-activities';
@@ -52,15 +53,7 @@ export async function resizeByMove(op: OpRef, saga: Saga, input: MoveInput, begu
   await progress('building on the target', { target: claim.hostId, snapshotId });
   const target = onHost(claim.hostId, input.hostScheduleToStartSeconds);
   saga.add('destroy the target copy', async () => target.destroyInstance(await spec('target')));
-  // Whatever an earlier visit left on the target goes first (a stale copy of this very instance).
-  await target.destroyInstance(await spec('target'));
-  await control.clearStaleCopy(op, instanceId, claim.hostId);
-  await target.ensureImage(await spec('target', restore));
-  await target.createInstance(await spec('target', restore));
-  if (prior === 'running') {
-    await target.startInstance(await spec('target', restore));
-    await target.plumbNetwork(await spec('target', restore));
-  }
+  await buildOnTarget(op, instanceId, target, claim.hostId, spec, restore, prior === 'running');
 
   await control.commitResizeMove(op, instanceId, prior);
   // The instance lives on the target at its new size: undoing anything now would take it down.
