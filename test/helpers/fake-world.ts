@@ -42,9 +42,13 @@ export class FakeWorld {
   fencedHosts = new Set<string>();
   movedFrom = new Map<string, string[]>();
   images = new Map<string, string>();
-  /** Calls concerning each instance (or image), in order. */
+  /** Calls concerning each instance (or image), in order, every attempt. */
   calls = new Map<string, string[]>();
+  /** The distinct calls (an attempt again, or a local activity run again, is one step): what a fault targets by occurrence. */
+  steps = new Map<string, string[]>();
   private faults = new Map<string, { at: FaultAt; fault: Fault; left: number }[]>();
+  /** Per subject, each distinct call (activity, run, activity id) and its occurrence among its activity's calls. */
+  private seen = new Map<string, Map<string, number>>();
   private nextIp = 10;
   /** Instances whose k-th call reached a `block` fault. */
   blocked = new Map<string, string>();
@@ -110,19 +114,29 @@ export class FakeWorld {
       const subject = this.subjectOf(args);
       if (subject) {
         const list = this.calls.get(subject) ?? [];
-        list.push(`${prefix}${name}`);
-        this.calls.set(subject, list);
         const call = `${prefix}${name}`;
-        const nth = list.filter((c) => c === call).length - 1;
+        // A call is its run and its activity id (the workflow's sequence number): a local activity run again
+        // because its workflow task timed out under load is the same call, not the next one of its name.
+        const info = Context.current().info;
+        const seen = this.seen.get(subject) ?? new Map<string, number>();
+        this.seen.set(subject, seen);
+        const key = `${call}|${info.workflowExecution?.runId ?? ''}|${info.activityId}`;
+        let nth = seen.get(key);
+        if (nth === undefined) {
+          nth = [...seen.keys()].filter((k) => k.startsWith(`${call}|`)).length;
+          seen.set(key, nth);
+          this.steps.set(subject, [...(this.steps.get(subject) ?? []), call]);
+        }
+        list.push(call);
+        this.calls.set(subject, list);
         const hits = (at: FaultAt) => (typeof at === 'object' ? at.name === call && at.nth === nth : at === list.length - 1 || at === call);
         const f = (this.faults.get(subject) ?? []).find((x) => x.left > 0 && hits(x.at));
         if (f) {
           f.left--;
           if (f.fault === 'business') throw (prefix ? new PermanentDriverError(`${name} refused`) : new CapacityError(`${name} refused`));
           if (f.fault === 'infra') {
-            // Its retry is the next call (of the same activity).
+            // Its retry is the same call again (the same activity id); by index, the next one.
             if (typeof f.at === 'number') f.at++;
-            else if (typeof f.at === 'object') f.at = { ...f.at, nth: f.at.nth + 1 };
             throw new Error(`${name}: connection refused`);
           }
           this.blocked.set(subject, `${prefix}${name}`);

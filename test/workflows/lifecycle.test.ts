@@ -124,7 +124,7 @@ async function everyStep(c: Case) {
   const happy = c.setup();
   expect(await c.run(happy.op.id, happy.subject)).toBe('succeeded');
   c.check(happy.inst, true, happy.subject);
-  const steps = world.calls.get(happy.subject)!;
+  const steps = world.steps.get(happy.subject)!;
   const commit = steps.lastIndexOf(c.commit);
   expect(commit).toBeGreaterThan(0);
   expect(steps.length).toBeGreaterThan(3);
