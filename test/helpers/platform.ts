@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { createDb } from '../../db/connection';
 import { inCidr } from '../../lib/net';
+import { createVcloudClient, ok, type Schemas } from '../../client';
 import { run } from '../../host/run';
 import { DATA, TEMPORAL_ADDRESS, TEST_API, TEST_DB_URL, TEST_ZONE } from './env';
 import { waitUntil } from './global-setup';
@@ -34,6 +35,8 @@ export function apiClient(token: string | null = adminToken()) {
   };
   return {
     authorization: token ? `Bearer ${token}` : '',
+    /** The typed client (client/) with the same token: what the helpers below use. */
+    typed: createVcloudClient({ url: TEST_API, token }),
     get: (url: string) => call('GET', url),
     post: (url: string, body?: unknown, headers?: Record<string, string>) => call('POST', url, body, headers),
     del: (url: string, headers?: Record<string, string>) => call('DELETE', url, undefined, headers),
@@ -43,9 +46,9 @@ export function apiClient(token: string | null = adminToken()) {
 export type ApiClient = ReturnType<typeof apiClient>;
 
 export async function waitForOperation(api: ApiClient, operationId: string, timeoutMs = 120_000): Promise<any> {
-  let last: any;
+  let last: Schemas['Operation'] | undefined;
   await waitUntil(`operation ${operationId}`, async () => {
-    last = (await api.get(`/v1/operations/${operationId}`)).body;
+    last = ok(await api.typed.GET('/v1/operations/{id}', { params: { path: { id: operationId } } }));
     return last.state !== 'running';
   }, timeoutMs);
   return last;
@@ -55,8 +58,8 @@ export async function waitForOperation(api: ApiClient, operationId: string, time
 export async function deleteInstances(api: ApiClient, ids: string[]): Promise<string[]> {
   const states: string[] = [];
   for (const id of ids) {
-    const res = await api.del(`/v1/instances/${id}`);
-    states.push(res.status === 202 ? (await waitForOperation(api, res.body.operation.id)).state : `not deleted (${res.status})`);
+    const res = await api.typed.DELETE('/v1/instances/{id}', { params: { path: { id } } });
+    states.push(res.data ? (await waitForOperation(api, res.data.operation.id)).state : `not deleted (${res.response.status})`);
   }
   return states;
 }
