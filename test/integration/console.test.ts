@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, loadSteadily } from '../helpers/browser';
 import type { Knex } from 'knex';
 import { adminToken, apiClient, deleteInstances, testDb } from '../helpers/platform';
 import { HOST_A, TEST_API, TEST_ZONE } from '../helpers/env';
@@ -10,7 +11,6 @@ import { putGrant } from '../../db/grants';
 import { projectRoot } from '../../lib/config';
 import { run } from '../../host/run';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(projectRoot, 'docs', 'screenshots');
 const BRIDGE = 'vcconsole0';
 const ZONE = { id: 'console', subnet: '10.236.0.0/24', gateway: '10.236.0.1', bridge: BRIDGE };
@@ -28,7 +28,7 @@ describe('the web console in chromium', () => {
 
   beforeAll(async () => {
     db = testDb();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    browser = await launchChromium();
     fs.mkdirSync(SHOTS, { recursive: true });
   });
   afterAll(async () => {
@@ -45,7 +45,7 @@ describe('the web console in chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     // A page that breaks shows in the test, not as a blank screen nobody sees.
     page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(`${TEST_API}/`);
+    await loadSteadily(page, `${TEST_API}/`, (p) => p.waitForSelector('input[name=token]', { timeout: 15_000 }));
     await page.fill('input[name=token]', token);
     await page.click('button[type=submit]');
     await page.waitForSelector('header .who');
@@ -60,7 +60,7 @@ describe('the web console in chromium', () => {
 
     // A wrong token is the API's problem, shown.
     const other = await browser.newPage();
-    await other.goto(`${TEST_API}/`);
+    await loadSteadily(other, `${TEST_API}/`, (p) => p.waitForSelector('input[name=token]', { timeout: 15_000 }));
     await other.fill('input[name=token]', 'vc_not-a-token');
     await other.click('button[type=submit]');
     expect(await other.textContent('[role=alert]')).toMatch(/401/);
@@ -69,6 +69,7 @@ describe('the web console in chromium', () => {
     await page.click('text=Create an instance');
     await page.fill('input[name=name]', 'web-1');
     await page.selectOption('select[name=zone]', TEST_ZONE.id);
+    await page.selectOption('select[name=image]', 'busybox');
     expect(await page.textContent('.grant')).toContain('2 vCPUs, 512 MB and 2 instances');
     await page.fill('input[name=memoryMb]', '64');
     await page.click('button[type=submit]');

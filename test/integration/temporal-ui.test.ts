@@ -1,4 +1,5 @@
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, loadSteadily } from '../helpers/browser';
 import { apiClient, createBody, deleteInstances, temporalClient, waitForOperation, waitUntil, type ApiClient } from '../helpers/platform';
 import { HOST_A, TEST_ZONE } from '../helpers/env';
 
@@ -12,7 +13,7 @@ describe('operators\' Temporal UI', () => {
   const made: string[] = [];
   beforeAll(async () => {
     api = apiClient();
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -40,10 +41,12 @@ describe('operators\' Temporal UI', () => {
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     try {
-      await page.goto(op.temporalUiUrl);
-      // The page renders the workflow from the UI server's API: its id and its end are on it.
-      await page.getByText(op.workflowId).first().waitFor({ timeout: 60_000 });
-      await page.getByText(/completed/i).first().waitFor({ timeout: 60_000 });
+      // The page renders the workflow from the UI server's API: its id, its type and its end are on it.
+      await loadSteadily(page, op.temporalUiUrl, (p) => p.waitForFunction((id) => {
+        const text = document.body.innerText;
+        return text.includes(id) && text.includes('createInstance') && /Completed/.test(text);
+      }, op.workflowId, { timeout: 20_000 }));
+      expect(page.url()).toContain(`/workflows/${op.workflowId}/`);
     } finally {
       await page.close();
     }
