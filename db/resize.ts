@@ -70,7 +70,7 @@ async function claimResizeMove(trx: Db, instance: InstanceRow, from: Size, to: S
   await checkTargetPlacement(trx, instance, to, o.ratios, o.liveSeconds);
   const fromMaxima = { maxVcpus: instance.max_vcpus ?? null, maxMemoryMb: instance.max_memory_mb ?? null };
   // The cpuset is the target's, chosen with its claim; the domain is defined anew there, with maxima from the new size.
-  const claim = { from: { ...from, cpuset: instance.cpuset!, ...fromMaxima }, to: { ...to, cpuset: [], ...maximaFor(instance.kind, to, o.headroom) } };
+  const claim = { from: { ...from, cpuset: instance.cpuset!, ...fromMaxima }, to: { ...to, cpuset: [], ...maximaFor(instance.kind, to, o.headroom), moves: true } };
   const n = await trx('instances').where({ id: instance.id, state: instance.state }).update({
     resize_from: JSON.stringify(claim.from), resize_to: JSON.stringify(claim.to), state: 'resizing', updated_at: trx.fn.now(),
   });
@@ -146,7 +146,7 @@ export async function abandonResize(trx: Db, id: string, repairTo: 'running' | '
   const row = await lockResizing(trx, id);
   if (row?.state !== 'resizing' || !row.resize_from || !row.resize_to) return false;
   // A VM's disk may have grown in place; a move never touches the source's.
-  const grewInPlace = row.kind === 'kvm' && !(row as { target_host_id?: string | null }).target_host_id;
+  const grewInPlace = row.kind === 'kvm' && !row.resize_to.moves;
   const disk = grewInPlace ? Math.max(row.resize_from.diskGb, row.resize_to.diskGb) : row.resize_from.diskGb;
   await settleSize(trx, row, { ...row.resize_from, diskGb: disk }, { state: 'repairing', repairTo, failure });
   return true;

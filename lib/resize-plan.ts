@@ -8,7 +8,11 @@ export interface Size { vcpus: number; memoryMb: number; diskGb: number }
 /** A VM's domain maxima: its vCPUs and memory change live up to these (null: defined without headroom). */
 export interface Maxima { maxVcpus: number | null; maxMemoryMb: number | null }
 /** A size with the host CPUs it is pinned to (and a VM's maxima): what a resize claims and what it gives back. */
-export interface SizeClaim extends Size, Partial<Maxima> { cpuset: number[] }
+export interface SizeClaim extends Size, Partial<Maxima> {
+  cpuset: number[];
+  /** The size a resize that moves goes to (plan `migrate`): built on another host, never applied in place. */
+  moves?: boolean;
+}
 
 export type ResizePlan = 'live' | 'cold' | 'offline' | 'migrate';
 
