@@ -1,20 +1,14 @@
 import { ok, type Schemas, type VcloudClient } from '../client';
+import { progressOf } from '../client/progress';
 
 /** An operation as the API answers it (the generated schema). */
 export type Operation = Schemas['Operation'];
 
-const record = (p: unknown): Record<string, unknown> => (typeof p === 'object' && p !== null ? (p as Record<string, unknown>) : {});
-
-/** Steps of an operation with a count (an evacuation, a batch): a bar; otherwise a spinner with its step. */
-const counted = (progress: unknown): { total: number; done: number } | null => {
-  const p = record(progress);
-  return typeof p.total === 'number' && typeof p.remaining === 'number' ? { total: p.total, done: p.total - p.remaining } : null;
-};
-
+/** A spinner's line: the operation, its state and its step (or a resize's plan). */
 const stepOf = (op: Operation): string => {
-  const p = record(op.progress);
-  const step = typeof p.step === 'string' ? p.step : typeof p.plan === 'string' ? `plan ${p.plan}` : '';
-  return `${op.type} ${op.state}${step ? ` (${step})` : ''}`;
+  const { step, plan } = progressOf(op);
+  const shown = step ?? (plan ? `plan ${plan}` : '');
+  return `${op.type} ${op.state}${shown ? ` (${shown})` : ''}`;
 };
 
 /**
@@ -32,7 +26,8 @@ export async function waitFor(api: VcloudClient, first: Operation, opts: { timeo
   let bar: InstanceType<NonNullable<typeof SingleBar>> | null = null;
   try {
     for (;;) {
-      const count = counted(op.progress);
+      // An operation with a count (an evacuation, a batch) gets a bar; otherwise a spinner with its step.
+      const { count } = progressOf(op);
       if (count && SingleBar && Presets) {
         if (!bar) {
           spinner?.stop();

@@ -11,7 +11,6 @@ import { getHost } from '../../db/hosts';
 import { getZone } from '../../db/zones';
 import { NotFoundError, ValidationError } from '../../lib/errors';
 
-
 /** The window a query covers, ending now; at most Prometheus's 11,000 points per series. */
 function windowOf(q: { range: string; step: string }) {
   const range = durationSeconds(q.range);

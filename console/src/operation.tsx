@@ -1,8 +1,7 @@
 import { useEffect, useState } from 'react';
 import { describe, ok, type Operation, type VcloudClient } from './api';
 import { Problem, State } from './widgets';
-
-const record = (p: unknown): Record<string, unknown> => (typeof p === 'object' && p !== null ? (p as Record<string, unknown>) : {});
+import { progressOf } from '../../client/progress';
 
 /** Follows an operation to its end: its state, its step (or a bar for one with a count), its error, its workflow in the Temporal UI. */
 export function OperationView({ api, first, onEnd }: { api: VcloudClient; first: Operation; onEnd?: (op: Operation) => void }) {
@@ -27,13 +26,12 @@ export function OperationView({ api, first, onEnd }: { api: VcloudClient; first:
     return () => { live = false; };
     // Followed once per operation.
   }, [api, first.id]);
-  const p = record(op.progress);
-  const count = typeof p.total === 'number' && typeof p.remaining === 'number' ? { total: p.total, done: p.total - p.remaining } : null;
+  const { step, plan, count } = progressOf(op);
   return (
     <div className="card operation" data-operation={op.id}>
       <strong>{op.type}</strong> <State state={op.state} />
-      {typeof p.step === 'string' && <span className="muted"> step: {p.step}</span>}
-      {typeof p.plan === 'string' && <span className="muted"> plan: {p.plan}</span>}
+      {step && <span className="muted"> step: {step}</span>}
+      {plan && <span className="muted"> plan: {plan}</span>}
       {count && (
         <div>
           <div className="bar"><div style={{ width: `${count.total ? (100 * count.done) / count.total : 100}%` }} /></div>
