@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../lib/config';
 
@@ -26,7 +27,9 @@ export function writeResult(name: string, result: unknown): string {
   const dir = path.join(projectRoot, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.json`);
-  fs.writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  // Every figure says where it was measured: a ratio from a 2-core VM is not one from a 64-core host.
+  const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version };
+  fs.writeFileSync(file, JSON.stringify({ ...(result as object), machine }, null, 2) + '\n');
   return file;
 }
 

@@ -85,12 +85,13 @@ export async function transitionInstance(db: Db, id: string, to: InstanceState, 
 
 /** CPUs taken on a host: its instances' cpusets and those of migrations claiming it as target. */
 export async function cpuUsageOnHost(db: Db, hostId: string, exceptInstanceId: string): Promise<Map<number, number>> {
-  const placed: { cpuset: number[] | null }[] = await db('instances')
-    .where({ host_id: hostId }).whereNot({ id: exceptInstanceId }).whereNotNull('cpuset').select('cpuset');
-  const incoming: { cpuset: number[] | null }[] = await db('instances')
-    .where({ target_host_id: hostId }).whereNot({ id: exceptInstanceId }).whereNotNull('target_cpuset').select('target_cpuset as cpuset');
+  // One round trip: the claims placed here and those a migration or a moving resize holds here.
+  const rows: { cpuset: number[] | null }[] = await db('instances')
+    .where({ host_id: hostId }).whereNot({ id: exceptInstanceId }).whereNotNull('cpuset').select('cpuset')
+    .unionAll((q) => q.from('instances').where({ target_host_id: hostId }).whereNot({ id: exceptInstanceId }).whereNotNull('target_cpuset')
+      .select('target_cpuset as cpuset'));
   const usage = new Map<number, number>();
-  for (const r of [...placed, ...incoming]) for (const cpu of r.cpuset ?? []) usage.set(cpu, (usage.get(cpu) ?? 0) + 1);
+  for (const r of rows) for (const cpu of r.cpuset ?? []) usage.set(cpu, (usage.get(cpu) ?? 0) + 1);
   return usage;
 }
 

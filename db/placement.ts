@@ -50,6 +50,8 @@ const appCounts = (db: Db, instance: InstanceRow) => db('instances')
   .whereNot({ id: instance.id }).groupBy('host_id').select('host_id').count('* as n');
 
 export const TOP_CANDIDATES = 64;
+/** How many times `limit` hosts the ranking walks in index order before it looks at the whole zone. */
+const WALK = 4;
 
 /**
  * The same filters and weights as placement/filters.ts and placement/weighers.ts, in SQL, so a
@@ -57,23 +59,76 @@ export const TOP_CANDIDATES = 64;
  * orders these; a test checks that both agree over a varied zone.
  */
 export async function topCandidates(db: Db, instance: InstanceRow, ratios: Ratios, liveSeconds: number, limit = TOP_CANDIDATES, excludeHostId: string | null = null): Promise<HostCandidate[]> {
-  const q = db('hosts as h').where('h.zone_id', instance.zone_id).where('h.state', 'enabled')
-    .whereRaw('? = any(h.kinds)', [instance.kind])
+  const fitting = (q: Knex.QueryBuilder, count: 'each' | 'all') => {
+    whereFits(q, instance, ratios, liveSeconds);
+    if (instance.requested_host_id) q.where('h.id', instance.requested_host_id);
+    if (excludeHostId) q.whereNot('h.id', excludeHostId);
+    // The app's instances on a few hosts: one index probe each; on the whole zone: one aggregate.
+    if (instance.app && count === 'each') q.joinRaw('left join lateral (?) as a on true', [appCounts(db, instance).whereRaw('host_id = h.id') as unknown as Knex.Raw]);
+    if (instance.app && count === 'all') q.leftJoin(appCounts(db, instance).as('a'), 'a.host_id', 'h.id');
+    return q.orderByRaw(`${freeScore(ratios, 'h.')} ${instance.app ? '- 10 * coalesce(a.n, 0)' : ''} desc, h.id asc`).limit(limit)
+      .select('h.*', db.raw(instance.app ? 'coalesce(a.n, 0)::int as app_count' : '0 as app_count'));
+  };
+  const toCandidates = (rows: Record<string, unknown>[]) => rows.map((r) => candidate(toHostRow(r), Number(r.app_count), liveSeconds));
+  if (!instance.requested_host_id) {
+    // First the zone's best hosts by free capacity, walked in the rank index's order (ensureRankIndex)
+    // and cut at `limit * WALK`: an index walk the planner always takes, instead of scoring every host.
+    const walk = limit * WALK;
+    const best = db('hosts as w').where({ 'w.zone_id': instance.zone_id, 'w.state': 'enabled' })
+      .orderByRaw(`${freeScore(ratios, 'w.')} desc, w.id asc`).limit(walk).select('w.*');
+    const rows = await fitting(db.with('best', best).from('best as h'), 'each').select(db.raw('(select count(*) from best)::int as walked'));
+    // Exact when the walk saw the whole zone, or when `limit` of the walked hosts fit without the app
+    // there: every host after them has less free capacity, and the app spread weighs 10 per instance
+    // of the app, more than any difference of free capacity (at most 2).
+    const whole = rows.length > 0 && rows[0].walked < walk;
+    if (whole || (rows.length === limit && rows[limit - 1].app_count === 0)) return toCandidates(rows);
+  }
+  // A pinned host, a zone whose best hosts are full, or an app on nearly every host: the whole zone.
+  return toCandidates(await fitting(db('hosts as h'), 'all'));
+}
+
+/** The weighers' free capacity (cpuFreeWeigher + memoryFreeWeigher) in SQL, the ratios as literals so that it matches the rank index. */
+function freeScore(ratios: Ratios, prefix: '' | 'h.' | 'w.'): string {
+  const literal = (r: number) => {
+    if (!Number.isFinite(r) || r <= 0) throw new Error(`allocation ratio ${r} is not a positive number`);
+    return `${r}::float8`;
+  };
+  return `((1 - ${prefix}used_vcpus / (${prefix}vcpus * ${literal(ratios.cpu)})) + (1 - ${prefix}used_memory_mb / (${prefix}memory_mb * ${literal(ratios.memory)})))`;
+}
+
+/**
+ * The index that orders each zone's hosts by free capacity for these allocation ratios, made once
+ * by the control worker at start (the ratios are its configuration, so the expression cannot be in
+ * a migration). Without it placement is the same, only slower at thousands of hosts.
+ */
+export async function ensureRankIndex(db: Db, ratios: Ratios): Promise<string> {
+  const name = `hosts_rank_c${ratios.cpu}_m${ratios.memory}`.replace(/[^a-z0-9_]/g, 'p').slice(0, 63);
+  try {
+    await db.raw(`create index if not exists ?? on hosts (zone_id, ${freeScore(ratios, '')} desc, id) where state = 'enabled'`, [name]);
+  } catch (err) {
+    // Another control worker made it at the same moment.
+    if (!['42P07', '23505'].includes(String((err as { code?: string }).code))) throw err;
+  }
+  return name;
+}
+
+/**
+ * The filters of placement/filters.ts on `hosts as h`, in SQL: one copy for the ranking and for the
+ * claim's re-check under the host's lock.
+ */
+function whereFits(q: Knex.QueryBuilder, size: { zone_id: string; kind: string; vcpus: number; memory_mb: number; disk_gb: number }, ratios: Ratios, liveSeconds: number) {
+  return q.where('h.zone_id', size.zone_id).where('h.state', 'enabled')
+    .whereRaw('? = any(h.kinds)', [size.kind])
     .where(liveSince(liveSeconds, 'h.last_heartbeat_at'))
-    .whereRaw('? <= h.vcpus', [instance.vcpus])
-    .whereRaw('h.used_vcpus + ? <= h.vcpus * ?::float8', [instance.vcpus, ratios.cpu])
-    .whereRaw('h.used_memory_mb + ? <= h.memory_mb * ?::float8', [instance.memory_mb, ratios.memory])
-    .whereRaw('h.used_disk_gb + ? <= h.disk_gb', [instance.disk_gb]);
-  if (instance.requested_host_id) q.where('h.id', instance.requested_host_id);
-  if (excludeHostId) q.whereNot('h.id', excludeHostId);
-  if (instance.app) q.leftJoin(appCounts(db, instance).as('a'), 'a.host_id', 'h.id');
-  const appTerm = instance.app ? '- 10 * coalesce(a.n, 0)' : '';
-  const rows = await q
-    .orderByRaw(`(1 - h.used_vcpus / (h.vcpus * ?::float8)) + (1 - h.used_memory_mb / (h.memory_mb * ?::float8)) ${appTerm} desc, h.id asc`,
-      [ratios.cpu, ratios.memory])
-    .limit(limit)
-    .select('h.*', db.raw(instance.app ? 'coalesce(a.n, 0)::int as app_count' : '0 as app_count'));
-  return rows.map((r) => candidate(toHostRow(r), Number(r.app_count), liveSeconds));
+    .whereRaw('? <= h.vcpus', [size.vcpus])
+    .whereRaw('h.used_vcpus + ? <= h.vcpus * ?::float8', [size.vcpus, ratios.cpu])
+    .whereRaw('h.used_memory_mb + ? <= h.memory_mb * ?::float8', [size.memory_mb, ratios.memory])
+    .whereRaw('h.used_disk_gb + ? <= h.disk_gb', [size.disk_gb]);
+}
+
+/** Thrown inside a claim's transaction to roll it back. */
+class Undo extends Error {
+  constructor(readonly why: 'stale' | 'claimed') { super(why); }
 }
 
 /**
@@ -86,25 +141,31 @@ export async function claimHost(knex: Knex, instanceId: string, ratios: Ratios, 
   if (first.host_id && first.cpuset) return { hostId: first.host_id, cpuset: first.cpuset };
   const ranking = rankHosts(await topCandidates(knex, first, ratios, liveSeconds), requestOf(first), ratios);
   for (const option of ranking.hosts) {
-    const claim = await knex.transaction(async (trx): Promise<Claim | null | 'stale'> => {
-      const instance = await trx('instances').where({ id: instanceId }).forUpdate().first() as InstanceRow;
-      if (instance.host_id && instance.cpuset) return { hostId: instance.host_id, cpuset: instance.cpuset };
-      const hostRow = await trx('hosts').where({ id: option.id }).forUpdate().first();
-      // The app's instances here, under the host's lock (every claim to it holds that lock): if a
-      // concurrent claim of the same app landed here since the ranking, rank again, so that
-      // instances created at once (a batch) still spread.
-      if (instance.app && round < 5) {
-        const here = await appCounts(trx, instance).where({ host_id: option.id });
-        if (Number(here[0]?.n ?? 0) !== option.appCount) return 'stale';
-      }
-      const fresh = candidate(toHostRow(hostRow), option.appCount, liveSeconds);
-      if (rankHosts([fresh], requestOf(instance), ratios).hosts.length === 0) return null;
-      const cpuset = chooseCpuset(toHostRow(hostRow).numa.nodes, await cpuUsageOnHost(trx, option.id, instanceId), instance.vcpus);
-      await addUsage(trx, option.id, instance, 1);
-      await trx('instances').where({ id: instanceId }).update({ host_id: option.id, cpuset, updated_at: trx.fn.now() });
-      return { hostId: option.id, cpuset };
-    });
-    if (claim === 'stale') return claimHost(knex, instanceId, ratios, liveSeconds, round + 1);
+    let claim: Claim | null;
+    try {
+      claim = await knex.transaction(async (trx): Promise<Claim | null> => {
+        // Lock the host, check it still fits and take the capacity, in one statement: a host that
+        // concurrent claims filled since the ranking matches no row.
+        const [hostRow] = await whereFits(trx('hosts as h').where('h.id', option.id), first, ratios, liveSeconds)
+          .update(usageDelta(trx, first, 1)).returning('h.*');
+        if (!hostRow) return null;
+        // The app's instances here, under the host's lock (every claim to it holds that lock): if a
+        // concurrent claim of the same app landed here since the ranking, rank again, so that
+        // instances created at once (a batch) still spread.
+        if (first.app && round < 5) {
+          const here = await appCounts(trx, first).where({ host_id: option.id });
+          if (Number(here[0]?.n ?? 0) !== option.appCount) throw new Undo('stale');
+        }
+        const cpuset = chooseCpuset(toHostRow(hostRow).numa.nodes, await cpuUsageOnHost(trx, option.id, instanceId), first.vcpus);
+        // Compare-and-set: a concurrent attempt for the same instance (a retried activity) that claimed first wins.
+        const placed = await trx('instances').where({ id: instanceId }).whereNull('cpuset').update({ host_id: option.id, cpuset, updated_at: trx.fn.now() });
+        if (placed === 0) throw new Undo('claimed');
+        return { hostId: option.id, cpuset };
+      });
+    } catch (err) {
+      if (!(err instanceof Undo)) throw err;
+      return claimHost(knex, instanceId, ratios, liveSeconds, round + 1);
+    }
     if (claim) return claim;
   }
   // Every one of the best hosts was filled by concurrent claims: look at the whole zone again.
@@ -180,12 +241,14 @@ export async function checkTargetPlacement(db: Db, instance: InstanceRow, size: 
   await noTarget(db, request, instance.host_id, ratios, liveSeconds);
 }
 
+const usageDelta = (db: Db, i: { vcpus: number; memory_mb: number; disk_gb: number }, sign: 1 | -1) => ({
+  used_vcpus: db.raw('greatest(used_vcpus + ?, 0)', [sign * i.vcpus]),
+  used_memory_mb: db.raw('greatest(used_memory_mb + ?, 0)', [sign * i.memory_mb]),
+  used_disk_gb: db.raw('greatest(used_disk_gb + ?, 0)', [sign * i.disk_gb]),
+});
+
 export async function addUsage(trx: Db, hostId: string, i: { vcpus: number; memory_mb: number; disk_gb: number }, sign: 1 | -1): Promise<void> {
-  await trx('hosts').where({ id: hostId }).update({
-    used_vcpus: trx.raw('greatest(used_vcpus + ?, 0)', [sign * i.vcpus]),
-    used_memory_mb: trx.raw('greatest(used_memory_mb + ?, 0)', [sign * i.memory_mb]),
-    used_disk_gb: trx.raw('greatest(used_disk_gb + ?, 0)', [sign * i.disk_gb]),
-  });
+  await trx('hosts').where({ id: hostId }).update(usageDelta(trx, i, sign));
 }
 
 /** Gives back a target claim that will not be used. */

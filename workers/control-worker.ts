@@ -6,6 +6,7 @@ import { createLogger } from '../lib/logger';
 import { withHolds } from '../lib/test-holds';
 import { createDb, migrateLatest } from '../db/connection';
 import { createControlActivities } from '../activities/control';
+import { ensureRankIndex } from '../db/placement';
 import { ensureSchedules } from './schedules';
 
 // Runs every workflow and the activities that touch the database, on `vcloud-control`.
@@ -15,6 +16,7 @@ async function main() {
   const log = createLogger('control-worker', config.logLevel);
   const db = createDb(config.databaseUrl);
   await migrateLatest(db);
+  await ensureRankIndex(db, placementRatios(config));
   const client = await Connection.connect(temporalConnectionOptions(config));
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const activities = createControlActivities({

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { seedIds, apiClient, createBody, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
 import { HOST_A, HOST_B } from '../helpers/env';
-import { claimHost, releaseHost, topCandidates } from '../../db/placement';
+import { claimHost, ensureRankIndex, releaseHost, topCandidates } from '../../db/placement';
 import { rankHosts } from '../../placement/rank';
 import { CapacityError } from '../../lib/errors';
 import type { InstanceRow } from '../../db/instances';
@@ -90,21 +90,38 @@ describe('placement against the database', () => {
     expect((await db('hosts').where({ id: 'tight-1' }).first()).used_memory_mb).toBe(String(8 * 512));
   });
 
-  test('the ranking read (filters and order in SQL, best 64) agrees with the pure filters and weighers', async () => {
+  test('the ranking read (filters and order in SQL, best 64) agrees with the pure filters and weighers, with and without the rank index', async () => {
     await zone('big');
     const hosts = Array.from({ length: 160 }, (_, i) => host(`big-${String(i).padStart(3, '0')}`, 'big', {
       vcpus: [4, 8, 16][i % 3], memory_mb: [8192, 16384][i % 2], used_vcpus: (i * 7) % 5, used_memory_mb: ((i * 13) % 7) * 512,
       state: i % 17 === 0 ? 'disabled' : 'enabled', kinds: i % 11 === 0 ? ['kvm'] : ['docker'],
       last_heartbeat_at: i % 19 === 0 ? new Date(Date.now() - 3600_000) : new Date(),
+      // The four hosts without 'all' (below): fitting, and the fullest, so that no walk of the best reaches them.
+      ...(i % 40 === 5 ? { state: 'enabled', kinds: ['docker'], last_heartbeat_at: new Date(), used_vcpus: 3, used_memory_mb: 8192 - 1024 } : {}),
     }));
     await db('hosts').insert(hosts);
+    // 'api' on a quarter of the hosts (enough fit without it); 'all' on all but four (the count on each decides).
     for (let i = 0; i < 40; i++) await instance('big', { app: 'api', host_id: `big-${String((i * 3) % 160).padStart(3, '0')}`, cpuset: '{0}' });
-    for (const app of [null, 'api']) {
+    for (let i = 0; i < 160; i++) if (i % 40 !== 5) await instance('big', { app: 'all', host_id: `big-${String(i).padStart(3, '0')}`, cpuset: '{1}' });
+    // A best 16 walks 64 hosts, fewer than the zone's: with 'all' the walk is not enough and the whole zone is counted.
+    const cases = [null, 'api', 'all'].flatMap((app) => [false, true].flatMap((indexed) => [64, 16].map((limit) => ({ app, indexed, limit }))));
+    for (const { app, indexed, limit } of cases) {
+      const index = await ensureRankIndex(db, ratios);
+      if (!indexed) await db.raw('drop index ??', [index]);
       const probe = { ...(await instance('big', { app })), requested_host_id: null, requested_ip: null } as unknown as InstanceRow;
-      const sql = await topCandidates(db, probe, ratios, LIVE);
+      const sql = indexed ? await db.transaction(async (trx) => {
+        // With no sequential scan to fall back on, the plan shows that the walk is the rank index's.
+        await trx.raw('set local enable_seqscan = off');
+        const read: { sql: string; bindings: unknown[] }[] = [];
+        trx.on('query', (q: { sql: string; bindings: unknown[] }) => read.push(q));
+        const got = await topCandidates(trx, probe, ratios, LIVE, limit);
+        const plan = await trx.raw(`explain ${read[0].sql.replace(/\$\d+/g, '?')}`, read[0].bindings as Knex.RawBinding[]);
+        expect(plan.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n')).toContain(index);
+        return got;
+      }) : await topCandidates(db, probe, ratios, LIVE, limit);
       const all = await db('hosts').where({ zone_id: 'big' });
       const counts = new Map<string, number>();
-      for (const r of await db('instances').where({ zone_id: 'big', app: 'api' }).whereNotNull('host_id').whereNot({ id: probe.id })) {
+      for (const r of await db('instances').where({ zone_id: 'big', app: app ?? '' }).whereNotNull('host_id').whereNot({ id: probe.id })) {
         counts.set(r.host_id, (counts.get(r.host_id) ?? 0) + 1);
       }
       const pure = rankHosts(all.map((h) => ({
@@ -113,9 +130,9 @@ describe('placement against the database', () => {
         live: Date.now() - new Date(h.last_heartbeat_at).getTime() <= LIVE * 1000, appCount: app ? counts.get(h.id) ?? 0 : 0,
       })), { zoneId: 'big', kind: 'docker', vcpus: 1, memoryMb: 512, diskGb: 1, app, pinnedHostId: null }, ratios);
       expect(pure.hosts.length).toBeGreaterThan(100);
-      expect(sql.map((h) => h.id)).toEqual(pure.hosts.slice(0, 64).map((h) => h.id));
+      expect(sql.map((h) => h.id)).toEqual(pure.hosts.slice(0, limit).map((h) => h.id));
       expect(rankHosts(sql, { zoneId: 'big', kind: 'docker', vcpus: 1, memoryMb: 512, diskGb: 1, app, pinnedHostId: null }, ratios).hosts.map((h) => h.id))
-        .toEqual(pure.hosts.slice(0, 64).map((h) => h.id));
+        .toEqual(pure.hosts.slice(0, limit).map((h) => h.id));
     }
   });
 

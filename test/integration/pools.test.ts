@@ -145,6 +145,11 @@ describe('IP pools', () => {
     expect(failed[0].reason).toBeInstanceOf(CapacityError);
     expect(failed[0].reason.message).toMatch(/exhausted/);
     expect(ok.find((a) => a.ip === '10.220.0.7')).toMatchObject({ mac: '52:54:0a:dc:00:07', hostname: 'race-db-0-7' });
+    // An allocation run again (a retried activity) finds the address the instance holds, and takes no other.
+    const held = results.findIndex((r) => r.status === 'fulfilled');
+    const again = await db.transaction((trx) => allocateAddress(trx, { ...rows[held], requested_ip: null }));
+    expect(again).toEqual((results[held] as PromiseFulfilledResult<unknown>).value);
+    expect(await db('ip_addresses').where({ instance_id: rows[held].id }).select('address')).toEqual([{ address: again.ip }]);
     await assertAddressInvariants(db);
   });
 
