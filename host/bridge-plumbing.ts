@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { isIpv4 } from '../lib/net';
-import { run } from './run';
+import { run, runWithInput } from './run';
 
 // What pipework did: a veth pair, one end on the zone bridge, the other inside the container's
 // network namespace as eth0 with the platform IP, MAC and default route. Every step checks first,
@@ -57,19 +57,32 @@ export function plumbCommands(spec: PlumbSpec): string[][] {
   ];
 }
 
+/** One `ip -batch` line: the arguments are names, addresses and numbers, never anything ip would split or quote. */
+function batchLine(args: string[]): string {
+  for (const a of args) if (!/^[A-Za-z0-9_.:/-]+$/.test(a)) throw new Error(`bad argument for ip -batch: ${a}`);
+  return args.join(' ');
+}
+
+/**
+ * The pair made with four processes, not fifteen (each `ip` or `nsenter` costs a few milliseconds
+ * to start, and a create waits for all of them): one look inside, one clean-up of an interrupted
+ * attempt's leftovers, then plumbCommands' host side and namespace side as one `ip -batch` each.
+ */
 export async function plumb(spec: PlumbSpec): Promise<void> {
   validate(spec);
   const { host, peer } = vethNames(spec.instanceId, spec.hostId);
-  if (await linkExists('eth0', spec.pid)) {
-    const addr = await inNs(spec.pid, ['-4', 'addr', 'show', 'dev', 'eth0']);
-    if (addr.includes(`${spec.ip}/${spec.prefix}`) && (await linkExists(host))) return;
-  }
-  // Leftovers of an interrupted attempt: start the pair again from nothing.
-  if (await linkExists(host)) await run('ip', ['link', 'del', host]);
-  if (await linkExists(peer)) await run('ip', ['link', 'del', peer]);
-  if (await linkExists('eth0', spec.pid)) await inNs(spec.pid, ['link', 'del', 'eth0']);
-  if (await linkExists(peer, spec.pid)) await inNs(spec.pid, ['link', 'del', peer]);
-  for (const [file, ...args] of plumbCommands(spec)) await run(file, args);
+  const inside = JSON.parse(await inNs(spec.pid, ['-j', 'addr', 'show'])) as { ifname: string; addr_info?: { local: string; prefixlen: number }[] }[];
+  const eth0 = inside.find((l) => l.ifname === 'eth0');
+  if (eth0?.addr_info?.some((a) => a.local === spec.ip && a.prefixlen === spec.prefix) && (await linkExists(host))) return;
+  // Leftovers of an interrupted attempt: start the pair again from nothing (-force: a link already gone is no error, exit 1).
+  await runWithInput('ip', ['-force', '-batch', '-'], `${batchLine(['link', 'del', host])}\n${batchLine(['link', 'del', peer])}\n`, [0, 1]);
+  const stale = inside.filter((l) => l.ifname === 'eth0' || l.ifname === peer).map((l) => batchLine(['link', 'del', l.ifname]));
+  if (stale.length) await runWithInput('nsenter', ['-t', String(spec.pid), '-n', 'ip', '-batch', '-'], `${stale.join('\n')}\n`);
+  const commands = plumbCommands(spec);
+  const hostSide = commands.filter(([file]) => file === 'ip').map(([, ...args]) => batchLine(args));
+  const nsSide = commands.filter(([file]) => file === 'nsenter').map((c) => batchLine(c.slice(c.indexOf('ip') + 1)));
+  await runWithInput('ip', ['-batch', '-'], `${hostSide.join('\n')}\n`);
+  await runWithInput('nsenter', ['-t', String(spec.pid), '-n', 'ip', '-batch', '-'], `${nsSide.join('\n')}\n`);
 }
 
 /** Removes the host end (the pair goes with it); nothing to do when it is already gone. */

@@ -22,25 +22,31 @@ function command(file: string, args: string[]): [string, string[], AbortSignal |
 
 /** Runs a program with an argument array (never a shell string); rejects with its stderr. */
 export function run(file: string, args: string[], timeoutMs = 60_000): Promise<string> {
-  const [exe, argv, signal] = command(file, args);
-  return new Promise((resolve, reject) => {
-    execFile(exe, argv, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, signal }, (err, stdout, stderr) => {
-      if (err) {
-        const message = `${file} ${args.join(' ')}: ${String(stderr || err.message).trim()}`;
-        reject(Object.assign(new Error(message), { stderr: String(stderr) }));
-      } else resolve(String(stdout));
-    });
-  });
+  return exec(file, args, [], undefined, timeoutMs);
 }
 
 /** Like run, but an exit code in `okCodes` still answers stdout (fping exits 1 when some hosts are silent). */
 export function runAllowing(file: string, args: string[], okCodes: number[], timeoutMs = 60_000): Promise<string> {
+  return exec(file, args, okCodes, undefined, timeoutMs);
+}
+
+/** Like runAllowing, with `input` on the program's stdin (`ip -batch -`: many commands for one process). */
+export function runWithInput(file: string, args: string[], input: string, okCodes: number[] = [], timeoutMs = 60_000): Promise<string> {
+  return exec(file, args, okCodes, input, timeoutMs);
+}
+
+function exec(file: string, args: string[], okCodes: number[], input: string | undefined, timeoutMs: number): Promise<string> {
   const [exe, argv, signal] = command(file, args);
   return new Promise((resolve, reject) => {
-    execFile(exe, argv, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, signal }, (err, stdout, stderr) => {
+    const child = execFile(exe, argv, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, signal }, (err, stdout, stderr) => {
       const code = (err as { code?: unknown } | null)?.code;
-      if (!err || (typeof code === 'number' && okCodes.includes(code))) resolve(String(stdout));
-      else reject(new Error(`${file} ${args.slice(0, 8).join(' ')}: ${String(stderr || err.message).trim()}`));
+      if (!err || (typeof code === 'number' && okCodes.includes(code))) return resolve(String(stdout));
+      const message = `${file} ${args.slice(0, 8).join(' ')}: ${String(stderr || err.message).trim()}`;
+      reject(Object.assign(new Error(message), { stderr: String(stderr) }));
     });
+    if (input === undefined) return;
+    // A program that exits before reading all of it closes the pipe: its exit status says what happened.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(input);
   });
 }
