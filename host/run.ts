@@ -22,26 +22,27 @@ function command(file: string, args: string[]): [string, string[], AbortSignal |
 
 /** Runs a program with an argument array (never a shell string); rejects with its stderr. */
 export function run(file: string, args: string[], timeoutMs = 60_000): Promise<string> {
-  return exec(file, args, [], undefined, timeoutMs);
+  return exec(file, args, [], undefined, timeoutMs, args.length);
 }
 
 /** Like run, but an exit code in `okCodes` still answers stdout (fping exits 1 when some hosts are silent). */
 export function runAllowing(file: string, args: string[], okCodes: number[], timeoutMs = 60_000): Promise<string> {
-  return exec(file, args, okCodes, undefined, timeoutMs);
+  return exec(file, args, okCodes, undefined, timeoutMs, 8);
 }
 
 /** Like runAllowing, with `input` on the program's stdin (`ip -batch -`: many commands for one process). */
 export function runWithInput(file: string, args: string[], input: string, okCodes: number[] = [], timeoutMs = 60_000): Promise<string> {
-  return exec(file, args, okCodes, input, timeoutMs);
+  return exec(file, args, okCodes, input, timeoutMs, args.length);
 }
 
-function exec(file: string, args: string[], okCodes: number[], input: string | undefined, timeoutMs: number): Promise<string> {
+/** `shown`: how many of the arguments a failure's message repeats (fping's list of addresses is long). */
+function exec(file: string, args: string[], okCodes: number[], input: string | undefined, timeoutMs: number, shown: number): Promise<string> {
   const [exe, argv, signal] = command(file, args);
   return new Promise((resolve, reject) => {
     const child = execFile(exe, argv, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, signal }, (err, stdout, stderr) => {
       const code = (err as { code?: unknown } | null)?.code;
       if (!err || (typeof code === 'number' && okCodes.includes(code))) return resolve(String(stdout));
-      const message = `${file} ${args.slice(0, 8).join(' ')}: ${String(stderr || err.message).trim()}`;
+      const message = `${file} ${args.slice(0, shown).join(' ')}: ${String(stderr || err.message).trim()}`;
       reject(Object.assign(new Error(message), { stderr: String(stderr) }));
     });
     if (input === undefined) return;
