@@ -37,7 +37,7 @@ export async function allocateAddress(trx: Db, instance: { id: string; zone_id: 
 
 /**
  * One statement: the address the instance already holds (a retried activity), else the lowest free
- * one of the zone, taken. Four round trips were the cost of an allocation (bench/ipam).
+ * one of the zone, taken: one round trip where three were (bench/ipam).
  */
 async function takeLowestFree(trx: Db, instanceId: string, zoneId: string): Promise<string | undefined> {
   const { rows } = await trx.raw(`
