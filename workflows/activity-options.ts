@@ -68,6 +68,21 @@ export function onHost(hostId: string, scheduleToStartSeconds = 30) {
   });
 }
 
+/**
+ * A reconcile round's clean-up on a host (a leftover destroyed): like a look, worth little late. A
+ * host that does not take it quickly, or dies during it, is left to the next round instead of holding
+ * up this one, and the repairs the round starts after the hosts.
+ */
+export function tidyOnHost(hostId: string) {
+  return proxyActivities<HostActivities>({
+    taskQueue: hostQueue(hostId),
+    scheduleToStartTimeout: '10 seconds',
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '20 seconds',
+    retry: retry(2),
+  });
+}
+
 /** A look at a host (a probe, its inventory) is worth little late: a host that does not take it quickly is skipped. */
 export function lookAtHost(hostId: string) {
   return proxyActivities<HostActivities>({

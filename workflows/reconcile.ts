@@ -1,6 +1,6 @@
-import { ParentClosePolicy, executeChild, startChild } from '@temporalio/workflow';
+import { ParentClosePolicy, executeChild, patched, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { control, lookAtHost, onHost } from './activity-options';
+import { control, isInfrastructureFailure, lookAtHost, onHost, tidyOnHost } from './activity-options';
 import { repairInstance } from './repair-instance';
 import { reasonOf } from './saga';
 import { forEachBounded } from './bounded';
@@ -8,7 +8,7 @@ import type { HostPlan, OperationReview } from '../activities/control/reconcile-
 
 export interface ReconcileReport {
   operations: OperationReview;
-  hosts: (HostPlan & { destroyed: string[] } | { hostId: string; skipped: string })[];
+  hosts: (HostPlan & { destroyed: string[]; interrupted?: string } | { hostId: string; skipped: string })[];
   repairsStarted: string[];
   usageCorrected: { hostId: string }[];
 }
@@ -54,16 +54,33 @@ export async function reconcile(): Promise<ReconcileReport> {
 }
 
 /** One host: its inventory (skipped if its agent does not answer soon), the plan, the leftovers destroyed. */
-export async function reconcileHost(hostId: string): Promise<HostPlan & { destroyed: string[] }> {
+export async function reconcileHost(hostId: string): Promise<HostPlan & { destroyed: string[]; interrupted?: string }> {
   const askedAt = Date.now();
   const inventory = await lookAtHost(hostId).inventory(false);
   const plan = await control.planHost(hostId, inventory, askedAt);
   const destroyed: string[] = [];
+  const tidy = patched(TIDY_SKIPS_A_DEAD_HOST);
   for (const leftover of plan.destroy) {
     if (!(await control.confirmLeftover(hostId, leftover.instanceId))) continue;
-    await onHost(hostId).destroyInstance({ instanceId: leftover.instanceId, kind: leftover.kind });
+    if (!tidy) {
+      await onHost(hostId).destroyInstance({ instanceId: leftover.instanceId, kind: leftover.kind });
+    } else {
+      try {
+        await tidyOnHost(hostId).destroyInstance({ instanceId: leftover.instanceId, kind: leftover.kind });
+      } catch (err) {
+        // The host stopped answering (it died during this round): its other leftovers wait for the next one.
+        if (!isInfrastructureFailure(err)) throw err;
+        return { ...plan, destroyed, interrupted: reasonOf(err) };
+      }
+    }
     await control.leftoverDestroyed(hostId, leftover);
     destroyed.push(leftover.instanceId);
   }
   return { ...plan, destroyed };
 }
+
+/**
+ * A host that dies while a round destroys its leftovers no longer holds the round up (and with it
+ * the repairs it starts): each destroy waits on the host briefly, and a failure ends that host's part.
+ */
+export const TIDY_SKIPS_A_DEAD_HOST = 'reconcile-tidy-skips-a-dead-host';
