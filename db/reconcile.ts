@@ -18,11 +18,18 @@ export async function listEvents(db: Db, filter: { instanceId?: string; hostId?:
 }
 
 /** Instances that should have a copy on the host: placed there, or claiming it as a migration target. */
-export async function instancesExpectedOn(db: Db, hostId: string) {
+/**
+ * The instances a host should hold. `busy`: an operation runs on it, or (with `busySince`) one ended
+ * after that moment, so an inventory read before then may show the operation's own work in progress
+ * (a VM frozen by a snapshot) and must not be judged as drift.
+ */
+export async function instancesExpectedOn(db: Db, hostId: string, busySince?: Date) {
+  const busy = busySince
+    ? db.raw(`exists (select 1 from operations o where o.instance_id = instances.id and (o.state = 'running' or o.finished_at > ?)) as busy`, [busySince])
+    : db.raw(`exists (select 1 from operations o where o.instance_id = instances.id and o.state = 'running') as busy`);
   return db('instances').where((q) => q.where({ host_id: hostId }).orWhere({ target_host_id: hostId }))
     .whereIn('state', HOLDING_STATES)
-    .select('id', 'kind', 'state', 'host_id', 'target_host_id', 'updated_at',
-      db.raw(`exists (select 1 from operations o where o.instance_id = instances.id and o.state = 'running') as busy`));
+    .select('id', 'kind', 'state', 'host_id', 'target_host_id', 'updated_at', busy);
 }
 
 export interface Sighting { instanceId: string; kind: 'orphan' | 'missing' }

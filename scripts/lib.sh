@@ -31,17 +31,22 @@ SEARCH_ATTRIBUTES=(VcInstanceId VcHostId VcZone VcOperation)
 
 APT_PACKAGES=(docker.io docker-registry postgresql libvirt-daemon-system libvirt-dev qemu-system-x86
   qemu-utils qemu-guest-agent busybox-static iproute2 iputils-ping fping e2fsprogs linux-image-amd64 cpio kmod
-  curl ca-certificates util-linux procps prometheus mmdebstrap openssh-client chromium)
+  curl ca-certificates util-linux procps prometheus mmdebstrap openssh-client chromium haproxy)
 
 log() { printf '[vcloud] %s\n' "$*" >&2; }
+
+# A killed process that nobody reaped yet still answers kill -0: a zombie counts as gone.
+pid_alive() { kill -0 "$1" 2>/dev/null && [[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]]; }
 
 # Starts a command in the background with its own log and pid file, unless its pid is alive.
 start_bg() {
   local name="$1"; shift
   local pidfile="$PIDS/$name.pid"
-  if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  if [[ -f "$pidfile" ]] && pid_alive "$(cat "$pidfile")"; then return 0; fi
   nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
+  # Not this shell's job: a test that kills it is not reported here.
+  disown "$!" 2>/dev/null || true
 }
 
 # Stops what start_bg started, by pid only.
@@ -49,9 +54,9 @@ stop_bg() {
   local name="$1" pidfile="$PIDS/$1.pid"
   [[ -f "$pidfile" ]] || return 0
   local pid; pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if pid_alive "$pid"; then
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    for _ in $(seq 1 50); do pid_alive "$pid" || break; sleep 0.2; done
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"
@@ -134,11 +139,18 @@ start_temporal() {
       --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal
     wait_for temporal 90 temporal_ready
   fi
-  local existing; existing="$(temporal operator search-attribute list --address "127.0.0.1:$TEMPORAL_PORT" 2>/dev/null || true)"
-  for sa in "${SEARCH_ATTRIBUTES[@]}"; do
-    grep -qw "$sa" <<<"$existing" ||
-      temporal operator search-attribute create --name "$sa" --type Keyword --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null
-  done
+  register_search_attributes "127.0.0.1:$TEMPORAL_PORT"
+}
+
+# The project's search attributes (workflows/search-attributes.ts), on the server at $1.
+# Retried: on a cluster, a node may not know a new namespace for a few seconds.
+register_search_attributes() {
+  local sa
+  for sa in "${SEARCH_ATTRIBUTES[@]}"; do wait_for "the search attribute $sa on $1" 30 ensure_search_attribute "$1" "$sa"; done
+}
+ensure_search_attribute() {
+  temporal operator search-attribute list --address "$1" 2>/dev/null | grep -qw "$2" ||
+    temporal operator search-attribute create --name "$2" --type Keyword --address "$1"
 }
 
 # Debian ships /dev/kvm as root:kvm 0660; some machines come with 0600, which makes libvirt
@@ -245,13 +257,27 @@ stop_host_b_services() {
   stop_bg dockerd-b
 }
 
+# VCLOUD_TEMPORAL=cluster: a two-node cluster on Postgres (scripts/temporal-cluster.sh) in place of
+# the dev server, at the same address.
+TEMPORAL_MODE="${VCLOUD_TEMPORAL:-dev}"
+[[ "$TEMPORAL_MODE" == dev || "$TEMPORAL_MODE" == cluster ]] || { log "VCLOUD_TEMPORAL is dev or cluster"; exit 2; }
+
 prepare_services() {
   install_packages
   install_node_modules
   install_temporal
   start_postgres
-  start_temporal
+  if [[ "$TEMPORAL_MODE" == cluster ]]; then
+    if [[ -f "$PIDS/temporal.pid" ]] && pid_alive "$(cat "$PIDS/temporal.pid")"; then
+      log "the dev server runs on :$TEMPORAL_PORT: npm run down first"; return 1
+    fi
+    start_temporal_cluster
+  else
+    start_temporal
+  fi
   start_dockerd
   start_registry
   start_libvirtd
 }
+
+source "$ROOT/scripts/temporal-cluster.sh"

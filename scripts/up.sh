@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings up the whole platform on this machine: services, migrations, a default zone, an admin
 # token, the busybox image, then the API, the control worker and one local host agent.
+# VCLOUD_TEMPORAL=cluster: the same on a two-node Temporal cluster, with two APIs and two control workers.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -17,8 +18,19 @@ node "$ROOT/dist/db/migrate-cli.js" latest
 node "$ROOT/dist/scripts/seed.js"
 
 export VCLOUD_PROMETHEUS_URL="${VCLOUD_PROMETHEUS_URL:-http://${VCLOUD_PROMETHEUS_ADDR:-127.0.0.1:9090}}"
-start_bg api node "$ROOT/dist/api/server.js"
-start_bg control-worker node "$ROOT/dist/workers/control-worker.js"
+if [[ "$TEMPORAL_MODE" == cluster ]]; then
+  # The scale-out shape: two APIs behind haproxy at the usual address, two control workers.
+  api_port="${VCLOUD_API_PORT:-8080}"
+  VCLOUD_API_PORT=$((api_port + 1)) start_bg api node "$ROOT/dist/api/server.js"
+  VCLOUD_API_PORT=$((api_port + 2)) start_bg api-2 node "$ROOT/dist/api/server.js"
+  VCLOUD_API_LB_ADDRESS="${VCLOUD_API_HOST:-127.0.0.1}:$api_port" VCLOUD_API1_PORT=$((api_port + 1)) VCLOUD_API2_PORT=$((api_port + 2)) \
+    start_bg api-lb haproxy -db -f "$ROOT/deploy/haproxy-api.cfg"
+  start_bg control-worker node "$ROOT/dist/workers/control-worker.js"
+  start_bg control-worker-2 node "$ROOT/dist/workers/control-worker.js"
+else
+  start_bg api node "$ROOT/dist/api/server.js"
+  start_bg control-worker node "$ROOT/dist/workers/control-worker.js"
+fi
 # Each host: its agent, and its fence watchdog beside it (workers/fence-watchdog.ts), which fences the
 # host when it is cut off from the control plane in a zone with automatic failover.
 start_host() {
@@ -45,4 +57,4 @@ fi
 API="http://${VCLOUD_API_HOST:-127.0.0.1}:${VCLOUD_API_PORT:-8080}"
 wait_for API 90 curl -fsS "$API/healthz"
 start_prometheus "$API" "${VCLOUD_ADMIN_TOKEN_FILE:-$DATA/admin-token}"
-log "vcloud is up: API $API, Temporal UI http://127.0.0.1:$TEMPORAL_UI_PORT, Prometheus http://$PROMETHEUS_ADDR, admin token in $DATA/admin-token, logs in $LOGS"
+log "vcloud is up ($TEMPORAL_MODE Temporal): API $API, Temporal UI http://127.0.0.1:$TEMPORAL_UI_PORT, Prometheus http://$PROMETHEUS_ADDR, admin token in $DATA/admin-token, logs in $LOGS"

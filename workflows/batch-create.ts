@@ -5,6 +5,7 @@ import { deleteInstance } from './delete-instance';
 import { runOperation } from './operation';
 import { reasonOf } from './saga';
 import { forEachBounded } from './bounded';
+import { runChildOperation } from './child-operation';
 import { progressRecorder } from './progress';
 import type { Member } from '../activities/control/batch-activities';
 
@@ -30,7 +31,7 @@ export async function batchCreate(input: BatchCreateInput): Promise<BatchProgres
         saga.add('delete the members made', () => forEachBounded([...progress.succeeded], input.concurrency, async (instanceId) => {
           const child: Member = await control.beginMemberDelete(op, instanceId, requestedBy, hostScheduleToStartSeconds);
           if ('skip' in child) return;
-          await executeChild(deleteInstance, { workflowId: child.workflowId, args: [{ instanceId, operationId: child.operationId, hostScheduleToStartSeconds }] });
+          await runChildOperation(child.operationId, () => executeChild(deleteInstance, { workflowId: child.workflowId, args: [{ instanceId, operationId: child.operationId, hostScheduleToStartSeconds }] }));
         }));
       }
       await record(progress);
@@ -43,10 +44,10 @@ export async function batchCreate(input: BatchCreateInput): Promise<BatchProgres
         } else {
           try {
             // Terminating the batch terminates its running members; the reconciler closes them.
-            await executeChild(createInstance, {
+            await runChildOperation(child.operationId, () => executeChild(createInstance, {
               workflowId: child.workflowId, args: [{ instanceId, operationId: child.operationId, hostScheduleToStartSeconds }],
               parentClosePolicy: ParentClosePolicy.TERMINATE,
-            });
+            }));
             progress.succeeded.push(instanceId);
           } catch (err) {
             if (isCancellation(err)) throw err;

@@ -6,6 +6,7 @@ import { judgeHost } from './liveness';
 import { wakeSignal } from './repair-instance';
 import { reasonOf } from './saga';
 import { forEachBounded } from './bounded';
+import { runChildOperation } from './child-operation';
 import { progressRecorder } from './progress';
 import type { EvacuationProgress } from '../activities/control/migration-activities';
 import { evacuateHost as legacyEvacuateHost } from './legacy/evacuate-host';
@@ -56,10 +57,10 @@ export async function evacuateHost(input: EvacuateInput): Promise<EvacuationProg
           progress.skipped++;
         } else {
           try {
-            await executeChild(migrateInstance, {
+            await runChildOperation(child.operationId, () => executeChild(migrateInstance, {
               workflowId: child.workflowId, args: [{ operationId: child.operationId, instanceId, ...childInput }],
               parentClosePolicy: ParentClosePolicy.ABANDON,
-            });
+            }));
             progress.done++;
             progress.moved.push(instanceId);
           } catch (err) {

@@ -1,11 +1,12 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { failUnstartedMembers, lockInstance, transitionInstance } from '../../db/instances';
-import { insertOperation, nextSequence, type OpRef } from '../../db/operations';
+import { getOperation, insertOperation, nextSequence, type OpRef } from '../../db/operations';
 import { DELETABLE_STATES } from '../../lib/instance-states';
 import { inRun } from './instance-activities';
 
 export type Member = { operationId: string; workflowId: string } | { skip: string };
+export interface OperationOutcome { state: 'running' | 'succeeded' | 'failed' | 'missing'; error: string | null; result: unknown }
 
 /**
  * A batch create's members are instance rows the API wrote `pending` (their quota held); each
@@ -14,6 +15,12 @@ export type Member = { operationId: string; workflowId: string } | { skip: strin
  */
 export function createBatchActivities({ db }: { db: Knex }) {
   return {
+    /** How a child operation stands (workflows/child-operation.ts follows one it could not start). */
+    async operationOutcome(operationId: string): Promise<OperationOutcome> {
+      const row = await getOperation(db, operationId);
+      if (!row) return { state: 'missing', error: `operation ${operationId} does not exist`, result: null };
+      return { state: row.state as OperationOutcome['state'], error: row.error ?? null, result: row.result ?? null };
+    },
     async beginMemberCreate(op: OpRef, instanceId: string, requestedBy: string | null, hostScheduleToStartSeconds?: number): Promise<Member> {
       return inRun(db, op, async (trx) => {
         const instance = await lockInstance(trx, instanceId);

@@ -160,13 +160,14 @@ export function createReconcileActivities(deps: ReconcileDeps) {
      * - a live, settled instance whose copy disagrees (a container exited after dockerd restarted,
      *   a VM left frozen by a snapshot, a veth gone) is handed to a repair that brings it back;
      * - one whose copy is gone (seen so for the grace period) is repaired to failed.
-     * Instances with an operation running are left to it.
+     * Instances with an operation running, or one that ended since the inventory was asked for, are left
+     * to it (the engine may have been read in the middle of it).
      */
     async planHost(hostId: string, inventory: HostInventory, askedAt: number): Promise<HostPlan> {
       // An instance whose state changed since just before the inventory was asked for is judged next
       // time: the engine may have been read before the operation that changed it.
       const changedSince = (i: { updated_at: Date }) => new Date(i.updated_at).getTime() > askedAt - CLOCK_MARGIN_MS;
-      const expected = new Map((await instancesExpectedOn(db, hostId)).map((i) => [i.id as string, i]));
+      const expected = new Map((await instancesExpectedOn(db, hostId, new Date(askedAt - CLOCK_MARGIN_MS))).map((i) => [i.id as string, i]));
       const stale = new Set((await staleCopiesOn(db, hostId)).map((s) => s.instance_id));
       const observed = new Map<string, EngineObject[]>();
       for (const o of inventory.objects) observed.set(o.instanceId, [...(observed.get(o.instanceId) ?? []), o]);

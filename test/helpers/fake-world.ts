@@ -50,6 +50,8 @@ export class FakeWorld {
   /** Per subject, each distinct call (activity, run, activity id) and its occurrence among its activity's calls. */
   private seen = new Map<string, Map<string, number>>();
   private nextIp = 10;
+  /** Called as an evacuation writes a child migration's operation, before it starts the child. */
+  childMade?: (child: { operationId: string; workflowId: string; instanceId: string; input: object }) => Promise<void>;
   /** Instances whose k-th call reached a `block` fault. */
   blocked = new Map<string, string>();
 
@@ -321,7 +323,13 @@ export class FakeWorld {
         if (input.host && i.host === input.host) return { skip: 'it is already there' };
         if (!MOVABLE_STATES.includes(i.state)) return { skip: `it is ${i.state}` };
         const child = w.addOp('migrate', { instanceId: id }, i.state);
-        return { operationId: child.id, workflowId: `${child.id}-wf` };
+        const made = { operationId: child.id, workflowId: `${child.id}-wf` };
+        await w.childMade?.({ ...made, instanceId: id, input });
+        return made;
+      },
+      async operationOutcome(operationId: string) {
+        const o = w.ops.get(operationId);
+        return o ? { state: o.state, error: o.error ?? null, result: o.result ?? null } : { state: 'missing', error: 'no such operation', result: null };
       },
       async endEvacuation(op: OpRef, hostId: string, to: string) { w.assertRun(op); if (w.hostState.get(hostId) === 'draining') w.hostState.set(hostId, to); },
       async beginConvert(op: OpRef, imageId: string, reopened: boolean) { w.assertRun(op); if (reopened && w.images.get(imageId) === 'failed') w.images.set(imageId, 'pending'); },

@@ -17,9 +17,10 @@ export function adminToken(): string {
   return fs.readFileSync(path.join(DATA, 'test-admin-token'), 'utf8').trim();
 }
 
-export function apiClient(token: string | null = adminToken()) {
+/** A client of the test API; `base` names another API process of the same platform. */
+export function apiClient(token: string | null = adminToken(), base = TEST_API) {
   const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer> => {
-    const res = await fetch(`${TEST_API}${url}`, {
+    const res = await fetch(`${base}${url}`, {
       method,
       headers: {
         ...(token ? { authorization: `Bearer ${token}` } : {}),
@@ -36,7 +37,7 @@ export function apiClient(token: string | null = adminToken()) {
   return {
     authorization: token ? `Bearer ${token}` : '',
     /** The typed client (client/) with the same token: what the helpers below use. */
-    typed: createVcloudClient({ url: TEST_API, token }),
+    typed: createVcloudClient({ url: base, token }),
     get: (url: string) => call('GET', url),
     post: (url: string, body?: unknown, headers?: Record<string, string>) => call('POST', url, body, headers),
     del: (url: string, headers?: Record<string, string>) => call('DELETE', url, undefined, headers),

@@ -364,6 +364,28 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
     consistent(a);
   });
 
+  test('evacuate: a move whose child workflow was already started (a Temporal node died as it started it) is followed to its end and counted as done', async () => {
+    const host = 'h4';
+    const a = world.placed('running', host);
+    world.hostState.set(host, 'draining');
+    const op = world.addOp('evacuate', { hostId: host }, 'enabled');
+    // What a retried start meets after a node died between starting the child and telling the parent.
+    world.childMade = async (c) => {
+      await env.client.workflow.start(migrateInstance, {
+        taskQueue: CONTROL, workflowId: c.workflowId, args: [{ operationId: c.operationId, instanceId: c.instanceId, ...c.input }], workflowTaskTimeout: '1 second',
+      } as unknown as WorkflowStartOptions<typeof migrateInstance>);
+    };
+    try {
+      const progress = await (await start(evacuateHost, { operationId: op.id, hostId: host, concurrency: 1, requestedBy: null })).result();
+      expect(progress).toMatchObject({ total: 1, done: 1, failed: 0 });
+    } finally {
+      world.childMade = undefined;
+    }
+    expect(world.hostState.get(host)).toBe('disabled');
+    expect(a).toMatchObject({ state: 'running', host: 'h1' });
+    consistent(a);
+  });
+
   test('a move whose source does not answer and is not fenced fails at once and rebuilds nothing', async () => {
     world.hostState.set('h3', 'dead');
     const inst = world.placed('running', 'h3');
