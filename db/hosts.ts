@@ -38,6 +38,11 @@ export async function heartbeat(db: Db, hostId: string): Promise<void> {
   await db('hosts').where({ id: hostId }).update({ last_heartbeat_at: db.fn.now() });
 }
 
+/** One statement for many hosts' heartbeats (the simulated fleet's agents share a process). */
+export async function heartbeatMany(db: Db, hostIds: string[]): Promise<void> {
+  await db('hosts').whereIn('id', hostIds).update({ last_heartbeat_at: db.fn.now() });
+}
+
 export async function listHosts<T>(db: Db, page: PageRequest, map: (h: HostRow) => T): Promise<Page<T>> {
   return keysetPage(db('hosts').select('*'), { columns: ['id'] }, page, (r: Record<string, unknown>) => map(toHostRow(r)));
 }
