@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Db } from './connection';
 import { keysetPage, type PageRequest } from './page';
 import { liveSince } from './host-liveness';
+import { toRanges, type AddressRange } from '../lib/net';
 
 export interface ZoneToCheck { zone: string; bridge: string; subnet: string; hostId: string | null; addresses: string[] }
 export interface ZoneFindings {
@@ -20,6 +21,12 @@ export async function zonesToCheck(db: Db, liveSeconds: number): Promise<ZoneToC
       .orderBy('sort_key').pluck('address');
     return { zone: z.id, bridge: z.bridge, subnet: z.subnet, hostId: host?.id ?? null, addresses };
   }));
+}
+
+/** The same, each zone's addresses as runs: a /16 pool's list would pass Temporal's 4 MB message limit. */
+export interface ZoneToProbe extends Omit<ZoneToCheck, 'addresses'> { ranges: AddressRange[]; count: number }
+export async function zonesToProbe(db: Db, liveSeconds: number): Promise<ZoneToProbe[]> {
+  return (await zonesToCheck(db, liveSeconds)).map(({ addresses, ...z }) => ({ ...z, ranges: toRanges(addresses), count: addresses.length }));
 }
 
 /**

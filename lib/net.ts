@@ -42,3 +42,31 @@ export function hostnameFor(zone: string, app: string, ip: string): string {
 }
 
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Runs of consecutive addresses, `[first, last]`: a /16 pool's free addresses in a few entries, not 65,000. */
+export type AddressRange = [string, string];
+
+export function toRanges(addresses: string[]): AddressRange[] {
+  const sorted = [...new Set(addresses.map(ipToInt))].sort((a, b) => a - b);
+  const ranges: AddressRange[] = [];
+  let start = sorted[0];
+  for (let k = 1; k <= sorted.length; k++) {
+    if (k < sorted.length && sorted[k] === sorted[k - 1]! + 1) continue;
+    if (start !== undefined) ranges.push([intToIp(start), intToIp(sorted[k - 1]!)]);
+    start = sorted[k];
+  }
+  return ranges;
+}
+
+/** The addresses of the runs, at most `max` of them (a bad request cannot make a host count to 2^32). */
+export function fromRanges(ranges: AddressRange[], max = 65536): string[] {
+  const out: string[] = [];
+  for (const [first, last] of ranges) {
+    const a = ipToInt(first);
+    const b = ipToInt(last);
+    if (b < a) throw new Error(`bad address range ${first}-${last}`);
+    if (out.length + (b - a + 1) > max) throw new Error(`more than ${max} addresses in the ranges`);
+    for (let n = a; n <= b; n++) out.push(intToIp(n));
+  }
+  return out;
+}

@@ -7,7 +7,7 @@ import { createDb } from '../db/connection';
 import { heartbeatMany, upsertHost } from '../db/hosts';
 import { createHostActivities } from '../activities/host/instance-activities';
 import { DOCKER_LIKE, SimDriver } from '../drivers/sim-driver';
-import type { ProbeRequest } from '../host/probe';
+import { requestedAddresses, type ProbeRequest } from '../host/probe';
 
 // Many simulated hosts in one process (bench/fleet.ts): each its own agent with the real host
 // activities over a SimDriver, polling its own host-<id> and host-<id>-probe queues, all on one
@@ -51,7 +51,7 @@ async function main() {
       ...createHostActivities({ hostId: id, drivers: { docker: driver } }),
       async probeAddresses(req: ProbeRequest): Promise<string[]> {
         const held = addresses();
-        return req.addresses.filter((a) => held.has(a));
+        return requestedAddresses(req).filter((a) => held.has(a));
       },
     };
     const one = { type: 'simple-maximum', maximum: 1 } as const;

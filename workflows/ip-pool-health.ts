@@ -2,7 +2,7 @@ import { patched, workflowInfo } from '@temporalio/workflow';
 import { control, lookAtHost } from './activity-options';
 import { LIFECYCLE_V2, runOperation } from './operation';
 import { reasonOf } from './saga';
-import type { ZoneFindings } from '../db/ip-health';
+import type { ZoneFindings, ZoneToCheck, ZoneToProbe } from '../db/ip-health';
 import { ipPoolHealth as legacyIpPoolHealth } from './legacy/ip-pool-health';
 
 export interface IpPoolHealthInput { operationId?: string }
@@ -22,15 +22,21 @@ export async function ipPoolHealth(input: IpPoolHealthInput = {}): Promise<ZoneF
   });
 }
 
+/** Addresses travel as runs of consecutive ones: a /16 pool's list passed Temporal's 4 MB message limit. */
+export const IP_HEALTH_RANGES = 'ip-health-ranges';
+
 async function check(): Promise<ZoneFindings[]> {
   const { workflowId } = workflowInfo();
-  const zones = await control.listZonesToCheck();
+  const zones: (ZoneToProbe | (ZoneToCheck & { count: number }))[] = patched(IP_HEALTH_RANGES)
+    ? await control.listZonesToProbe()
+    : (await control.listZonesToCheck()).map((z) => ({ ...z, count: z.addresses.length }));
   return Promise.all(zones.map(async (z) => {
-    const base = { zone: z.zone, hostId: z.hostId, probed: z.addresses.length };
+    const base = { zone: z.zone, hostId: z.hostId, probed: z.count };
     if (!z.hostId) return control.recordZoneFindings(workflowId, { ...base, probed: 0, checked: false, reason: 'no live host in the zone', answered: [] });
-    if (z.addresses.length === 0) return control.recordZoneFindings(workflowId, { ...base, checked: true, answered: [] });
+    if (z.count === 0) return control.recordZoneFindings(workflowId, { ...base, checked: true, answered: [] });
     try {
-      const answered = await lookAtHost(z.hostId).probeAddresses({ bridge: z.bridge, subnet: z.subnet, addresses: z.addresses });
+      const which = 'ranges' in z ? { ranges: z.ranges } : { addresses: z.addresses };
+      const answered = await lookAtHost(z.hostId).probeAddresses({ bridge: z.bridge, subnet: z.subnet, ...which });
       return control.recordZoneFindings(workflowId, { ...base, checked: true, answered });
     } catch (err) {
       return control.recordZoneFindings(workflowId, { ...base, probed: 0, checked: false, reason: `probe failed: ${reasonOf(err)}`, answered: [] });

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { recordFindings, zonesToCheck, type ZoneFindings, type ZoneToCheck } from '../../db/ip-health';
+import { recordFindings, zonesToCheck, zonesToProbe, type ZoneFindings, type ZoneToCheck, type ZoneToProbe } from '../../db/ip-health';
 
 export interface IpHealthDeps { db: Knex; hostLiveSeconds: number; releaseAfter: number }
 
@@ -7,6 +7,9 @@ export function createIpHealthActivities({ db, hostLiveSeconds, releaseAfter }: 
   return {
     async listZonesToCheck(): Promise<ZoneToCheck[]> {
       return zonesToCheck(db, hostLiveSeconds);
+    },
+    async listZonesToProbe(): Promise<ZoneToProbe[]> {
+      return zonesToProbe(db, hostLiveSeconds);
     },
     async recordZoneFindings(workflowId: string, findings: Omit<ZoneFindings, 'quarantined' | 'released'>): Promise<ZoneFindings> {
       return recordFindings(db, workflowId, findings, releaseAfter);

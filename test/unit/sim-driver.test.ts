@@ -1,0 +1,37 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createHostActivities } from '../../activities/host/instance-activities';
+import { DOCKER_LIKE, SimDriver } from '../../drivers/sim-driver';
+import type { InstanceSpec } from '../../drivers/instance-driver';
+import type { HostInventory } from '../../activities/host/instance-activities';
+
+// The fleet's simulated engine behind the real host activities: the same contract as the real
+// drivers (idempotent verbs, an inventory of what it holds, destroy of nothing is success).
+describe('sim driver', () => {
+  const spec = (instanceId: string): InstanceSpec => ({
+    instanceId, kind: 'docker', hostname: instanceId, image: { id: 'img', kind: 'docker', location: 'r/busybox:1', digest: null, boot: null },
+    vcpus: 1, memoryMb: 64, diskGb: 1, cpuset: [0], network: { bridge: 'b', ip: '10.70.0.10', prefix: 16, gateway: '10.70.0.1', mac: '' },
+  });
+  const act = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>;
+  const inventory = (host: ReturnType<typeof createHostActivities>, detail: boolean) => act<HostInventory>(() => host.inventory(detail));
+
+  test('a create through the host activities, each step twice, leaves one running instance with its network; destroy twice leaves none', async () => {
+    const driver = new SimDriver('docker', DOCKER_LIKE, 0);
+    const host = createHostActivities({ hostId: 'sim-unit', drivers: { docker: driver } });
+    const s = spec('i-1');
+    for (let k = 0; k < 2; k++) {
+      await act(() => host.ensureImage(s));
+      await act(() => host.createInstance(s));
+      await act(() => host.startInstance(s));
+      await act(() => host.plumbNetwork(s));
+    }
+    expect(driver.size).toBe(1);
+    expect((await inventory(host, true)).objects).toEqual([
+      { instanceId: 'i-1', kind: 'docker', state: 'running', attached: true, frozen: false, detail: { ip: '10.70.0.10', cpuset: [0], memoryMb: 64 } },
+    ]);
+    expect(driver.addresses()).toEqual(['10.70.0.10']);
+    await act(() => host.stopInstance(s));
+    expect(driver.addresses()).toEqual([]);
+    for (let k = 0; k < 2; k++) await act(() => host.destroyInstance(s));
+    expect((await inventory(host, false)).objects).toEqual([]);
+  });
+});
