@@ -57,8 +57,8 @@ async function ensureZones(): Promise<void> {
       if (!String(err).includes(': 409 ')) throw err;
     });
     const pools = await api('GET', `/v1/zones/${id}/pools`);
-    // /18 of addresses each: room for 60,000 instances over four zones.
-    if (pools.items.length === 0) await api('POST', `/v1/zones/${id}/pools`, { firstIp: `${net}.0.10`, lastIp: `${net}.63.250` });
+    // A whole /16 each: what the health check has to carry (as runs of addresses).
+    if (pools.items.length === 0) await api('POST', `/v1/zones/${id}/pools`, { firstIp: `${net}.0.10`, lastIp: `${net}.255.250` });
   }
 }
 
@@ -106,15 +106,21 @@ async function fill(n: number, since: Date, body: (i: number) => object, onSampl
   const ids: string[] = [];
   const postMs: number[] = [];
   let running = 0;
+  let checkedAt = 0;
   const every = Math.max(1, Math.floor(n / SAMPLES));
   const t0 = Date.now();
   const posts: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
     const due = t0 + (i * 1000) / RATE;
     if (due > Date.now()) await sleep(due - Date.now());
-    while (running + posts.length >= INFLIGHT) {
+    // The creates running, read at most every 250 ms, plus the POSTs not yet answered.
+    for (;;) {
+      if (Date.now() - checkedAt > 250) {
+        running = (await fleetOperations(db, 'create', since)).running ?? 0;
+        checkedAt = Date.now();
+      }
+      if (running + posts.length < INFLIGHT) break;
       await sleep(250);
-      running = (await fleetOperations(db, 'create', since)).running ?? 0;
     }
     const p = (async () => {
       const t = performance.now();

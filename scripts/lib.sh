@@ -134,9 +134,15 @@ temporal_ready() { temporal operator namespace describe default --address "127.0
 start_temporal() {
   if ! temporal_ready; then
     log "starting the Temporal dev server (UI on :$TEMPORAL_UI_PORT)"
+    # Room for a fleet (bench/fleet.ts): every host agent holds two long polls, past the default
+    # 1,200 per frontend; the request rates are raised to match, and a host's queue, which one
+    # agent serves, needs no partitions. deploy/temporal-cluster/dynamicconfig.yaml says the same.
     start_bg temporal temporal server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
       --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DATA/temporal.db" --log-level warn \
-      --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal
+      --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+      --dynamic-config-value "frontend.namespaceCount=${VCLOUD_TEMPORAL_LONG_POLLS:-10000}" \
+      --dynamic-config-value frontend.rps=10000 --dynamic-config-value matching.rps=10000 \
+      --dynamic-config-value matching.numTaskqueueReadPartitions=1 --dynamic-config-value matching.numTaskqueueWritePartitions=1
     wait_for temporal 90 temporal_ready
   fi
   register_search_attributes "127.0.0.1:$TEMPORAL_PORT"
