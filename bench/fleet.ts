@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { hostLiveSeconds, placementRatios, projectRoot } from '../lib/config';
@@ -6,6 +8,7 @@ import { createDb } from '../db/connection';
 import { createWindow, databaseSize, fleetHostsLive, fleetInstances, fleetLoadedHost, fleetOperations, rankForZone } from '../db/fleet';
 import { DOCKER_LIKE, SimDriver } from '../drivers/sim-driver';
 import { platformClient } from './platform-client';
+import { temporalConnectionOptions } from '../lib/temporal-tls';
 import { intArg, percentile, pool, writeResult } from './stats';
 
 // A simulated fleet against the platform `npm run up` started (dev server or, with
@@ -48,6 +51,18 @@ function controlPlane(): { cpuSeconds: number; rssMb: number } {
     } catch { /* not running in this shape */ }
   }
   return { cpuSeconds: ticks / 100, rssMb: Math.round((rssPages * 4096) / 2 ** 20) };
+}
+
+/** The control queue's backlog, workflow and activity tasks, as Temporal counts it (approximate). */
+async function controlBacklog(client: Client): Promise<number> {
+  let n = 0;
+  for (const taskQueueType of [temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY]) {
+    const res = await client.workflowService.describeTaskQueue({
+      namespace: config.temporalNamespace, taskQueue: { name: config.controlQueue }, taskQueueType, reportStats: true,
+    });
+    n += Number(res.stats?.approximateBacklogCount ?? 0);
+  }
+  return n;
 }
 
 async function ensureZones(): Promise<void> {
@@ -144,6 +159,8 @@ async function fill(n: number, since: Date, body: (i: number) => object, onSampl
 async function main() {
   console.log(`fleet: ${HOSTS} simulated hosts in ${ZONES} zones, ${INSTANCES} instances at up to ${RATE}/s, ${INFLIGHT} in flight`);
   await ensureZones();
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const client = new Client({ connection, namespace: config.temporalNamespace });
   const fleet = startFleet();
   try {
     const up0 = Date.now();
@@ -160,14 +177,19 @@ async function main() {
     const raw = await rawBaseline(Math.min(INSTANCES, 2000));
 
     const since = new Date(Date.now() - 1000);
-    const samples: { instances: number; getMs: ReturnType<typeof stats>; rankMs: ReturnType<typeof stats>; postgresMb: number; cpuSeconds: number; rssMb: number }[] = [];
+    type Sample = { instances: number; getMs: ReturnType<typeof stats>; rankMs: ReturnType<typeof stats>; backlog: number; running: number; postgresMb: number; cpuSeconds: number; rssMb: number };
+    const samples: Sample[] = [];
     const cpu0 = controlPlane().cpuSeconds;
     const filled = await fill(INSTANCES, since, (i) => ({ name: `f${i}`, zone: zoneIds[i % ZONES], kind: 'docker', image: 'busybox', vcpus: 1, memoryMb: 64, app: 'bench' }), async (ids) => {
       const s = await sample(ids);
       const cp = controlPlane();
-      samples.push({ instances: ids.length, getMs: stats(s.getMs), rankMs: stats(s.rankMs), postgresMb: Math.round((await databaseSize(db)) / 2 ** 20), cpuSeconds: round(cp.cpuSeconds - cpu0), rssMb: cp.rssMb });
-      const last = samples[samples.length - 1]!;
-      console.log(`  ${ids.length} made: GET p50 ${last.getMs.p50} ms, rank p50 ${last.rankMs.p50}/p99 ${last.rankMs.p99} ms, Postgres ${last.postgresMb} MB, control plane ${last.cpuSeconds} CPU s, ${last.rssMb} MB`);
+      const last: Sample = {
+        instances: ids.length, getMs: stats(s.getMs), rankMs: stats(s.rankMs), backlog: await controlBacklog(client),
+        running: (await fleetOperations(db, 'create', since)).running ?? 0, postgresMb: Math.round((await databaseSize(db)) / 2 ** 20),
+        cpuSeconds: round(cp.cpuSeconds - cpu0), rssMb: cp.rssMb,
+      };
+      samples.push(last);
+      console.log(`  ${ids.length} posted: ${last.running} running, control backlog ${last.backlog}, GET p50 ${last.getMs.p50} ms, rank p50 ${last.rankMs.p50}/p99 ${last.rankMs.p99} ms, Postgres ${last.postgresMb} MB, control plane ${last.cpuSeconds} CPU s, ${last.rssMb} MB`);
     });
     const window = await createWindow(db, since);
     const creates = await fleetOperations(db, 'create', since);
@@ -214,6 +236,7 @@ async function main() {
     fleet.kill('SIGTERM');
     // Its hosts stay registered, disabled: nothing is placed on them, no watch counts them as lost.
     await pool(fleetHostIds, 20, (id) => api('PATCH', `/v1/hosts/${id}`, { state: 'disabled' }).catch(() => undefined));
+    await connection.close();
     await db.destroy();
   }
 }

@@ -47,7 +47,10 @@ describe('scheduled IP-pool health check', () => {
   test('the Schedule exists with the configured interval and workflow', async () => {
     const temporal = await temporalClient();
     try {
-      const d = await temporal.client.schedule.getHandle(TEST_IP_HEALTH_SCHEDULE).describe();
+      // The control worker makes it as it starts, which the platform's set-up does not wait for.
+      const handle = temporal.client.schedule.getHandle(TEST_IP_HEALTH_SCHEDULE);
+      await waitUntil('the control worker to make the Schedule', async () => Boolean(await handle.describe()), 30_000);
+      const d = await handle.describe();
       expect(d.spec.intervals?.[0].every).toBe(3600_000);
       expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'ipPoolHealth', taskQueue: 'vcloud-control-test' });
     } finally {
