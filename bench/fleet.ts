@@ -15,9 +15,9 @@ import { intArg, percentile, pool, writeResult } from './stats';
 // VCLOUD_TEMPORAL=cluster, the cluster): --hosts agents of workers/sim-fleet.ts in one process, in
 // --zones zones fleet-1.. (10.70.0.0/16 onwards, nothing on the wire: probes answer from memory),
 // filled through the API with --instances creates at up to --rate a second, --inflight at most
-// running. Then one host is packed to --pack instances and evacuated, the IP-pool health check
-// runs over every zone, and everything is deleted. The raw baseline: the same engine calls made
-// directly on a SimDriver, as many at once.
+// running. Then one host is packed to --pack instances and evacuated (--evacuate-concurrency moves
+// at once), the IP-pool health check runs over every zone, and everything is deleted. The raw
+// baseline: the same engine calls made directly on a SimDriver, as many at once.
 const { config, api, settle } = platformClient(240);
 const HOSTS = intArg('hosts', 250, 5000);
 const ZONES = intArg('zones', 4, 8);
@@ -26,6 +26,7 @@ const RATE = intArg('rate', 20, 500);
 const INFLIGHT = intArg('inflight', 40, 1000);
 const PACK = intArg('pack', 60, 200);
 const SAMPLES = intArg('samples', 10, 100);
+const EVACUATE_CONCURRENCY = intArg('evacuate-concurrency', 50, 50);
 const PREFIX = 'fleet-';
 const zoneIds = Array.from({ length: ZONES }, (_, k) => `fleet-${k + 1}`);
 /** workers/sim-fleet.ts names its hosts so. */
@@ -89,7 +90,7 @@ function startFleet(): ChildProcess {
 
 /** The engine floor: create, start and plumb on SimDrivers directly, `inflight` at once. */
 async function rawBaseline(n: number): Promise<number> {
-  const drivers = Array.from({ length: HOSTS }, () => new SimDriver('docker', DOCKER_LIKE));
+  const drivers = Array.from({ length: HOSTS }, () => new SimDriver('docker', { registry: config.registry, latencies: DOCKER_LIKE }));
   const t0 = performance.now();
   await pool(Array.from({ length: n }, (_, i) => i), INFLIGHT, async (i) => {
     const d = drivers[i % HOSTS]!;
@@ -207,9 +208,9 @@ async function main() {
     await fill(extra, packSince, (i) => ({ name: `p${i}`, zone: zoneIds[(Number(host.slice(PREFIX.length)) - 1) % ZONES], kind: 'docker', image: 'busybox', vcpus: 1, memoryMb: 64, host }), async () => undefined);
     const onHost = (await fleetLoadedHost(db, PREFIX))!;
     const t = Date.now();
-    const evac = await api('POST', `/v1/hosts/${host}/evacuate`, { concurrency: 20 });
+    const evac = await api('POST', `/v1/hosts/${host}/evacuate`, { concurrency: EVACUATE_CONCURRENCY });
     const evacOp = await settle(evac.operation.id, 250);
-    const evacuation = { hostId: host, instances: onHost.hostId === host ? onHost.n : loaded.n + extra, state: evacOp.state, seconds: round((Date.parse(evacOp.finishedAt) - t) / 1000), result: evacOp.result };
+    const evacuation = { hostId: host, concurrency: EVACUATE_CONCURRENCY, instances: onHost.hostId === host ? onHost.n : loaded.n + extra, state: evacOp.state, seconds: round((Date.parse(evacOp.finishedAt) - t) / 1000), result: evacOp.result };
     console.log(`evacuation of ${evacuation.instances} instances from ${host}: ${evacOp.state} in ${evacuation.seconds} s`);
 
     const h0 = Date.now();
@@ -218,6 +219,7 @@ async function main() {
     console.log(`IP-pool health check over ${ipHealth.zones} zones: ${check.state} in ${ipHealth.seconds} s`);
 
     const all = await fleetInstances(db, PREFIX);
+    console.log(`deleting ${all.length}...`);
     const d0 = Date.now();
     await pool(all, INFLIGHT, async (id) => { await settle((await api('DELETE', `/v1/instances/${id}`)).operation.id, 1000); });
     const deletes = { n: all.length, perSecond: round(all.length / ((Date.now() - d0) / 1000), 2) };

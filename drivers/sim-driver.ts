@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { RawSample } from '../host/metrics/sample';
+import { snapshotNames } from '../images/snapshot-data';
 import type { EngineObject, InstanceDriver, InstanceKind, InstanceSpec, InstanceStatus, SnapshotResult } from './instance-driver';
 
 // A simulated engine for the fleet benchmark (bench/fleet.ts, workers/sim-fleet.ts): no engine,
@@ -21,9 +22,19 @@ export class SimDriver implements InstanceDriver {
   private readonly instances = new Map<string, SimInstance>();
   private readonly latencies: SimLatencies;
 
-  /** `scale` multiplies every latency (0: instant); each wait varies by +-`jitter` of itself. */
-  constructor(readonly kind: InstanceKind, latencies: SimLatencies = DOCKER_LIKE, scale = 1, private readonly jitter = 0.2) {
-    this.latencies = Object.fromEntries(Object.entries(latencies).map(([k, v]) => [k, v * scale])) as unknown as SimLatencies;
+  private readonly jitter: number;
+  private readonly registry: string;
+
+  /**
+   * `registry`: where its snapshots are said to be (the platform's, so deleting one finds nothing
+   * there, as after any delete); `scale` multiplies every latency (0: instant); each wait varies by
+   * +-`jitter` of itself.
+   */
+  constructor(readonly kind: InstanceKind, o: { registry: string; latencies?: SimLatencies; scale?: number; jitter?: number }) {
+    const scale = o.scale ?? 1;
+    this.latencies = Object.fromEntries(Object.entries(o.latencies ?? DOCKER_LIKE).map(([k, v]) => [k, v * scale])) as unknown as SimLatencies;
+    this.jitter = o.jitter ?? 0.2;
+    this.registry = o.registry;
   }
 
   /** How many instances this simulated engine holds. */
@@ -85,7 +96,8 @@ export class SimDriver implements InstanceDriver {
   async snapshot(instanceId: string, snapshotId: string): Promise<SnapshotResult> {
     await this.take('snapshot');
     this.must(instanceId);
-    return { location: `sim/snapshots/${snapshotId}`, digest: `sha256:${crypto.createHash('sha256').update(snapshotId).digest('hex')}`, consistency: 'crash' };
+    const digest = `sha256:${crypto.createHash('sha256').update(snapshotId).digest('hex')}`;
+    return { location: snapshotNames.dockerRef(this.registry, instanceId, snapshotId), digest, consistency: 'crash' };
   }
   async endSnapshot(): Promise<void> {}
 }

@@ -1,4 +1,4 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { hostQueue, loadConfig } from '../lib/config';
 import { hostProbeQueue } from '../lib/host-queue';
 import { temporalConnectionOptions } from '../lib/temporal-tls';
@@ -31,9 +31,11 @@ async function main() {
   if (!HOST_PREFIX.test(prefix)) throw new Error('VCLOUD_SIM_HOST_PREFIX must be a short lower-case name');
   if (!zones.length) throw new Error('VCLOUD_SIM_ZONES names no zone');
 
+  // Two workers a host: their start-up lines alone would be thousands.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const db = createDb(config.databaseUrl, { min: 0, max: 4 });
   const hostIds = Array.from({ length: count }, (_, k) => `${prefix}${String(k + 1).padStart(4, '0')}`);
-  const drivers = new Map(hostIds.map((id) => [id, new SimDriver('docker', DOCKER_LIKE, scale)]));
+  const drivers = new Map(hostIds.map((id) => [id, new SimDriver('docker', { registry: config.registry, latencies: DOCKER_LIKE, scale })]));
   for (const [k, id] of hostIds.entries()) {
     await upsertHost(db, {
       id, zoneId: zones[k % zones.length]!, vcpus, memoryMb, diskGb: 4096, kinds: ['docker'],

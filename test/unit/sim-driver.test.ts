@@ -15,7 +15,7 @@ describe('sim driver', () => {
   const inventory = (host: ReturnType<typeof createHostActivities>, detail: boolean) => act<HostInventory>(() => host.inventory(detail));
 
   test('a create through the host activities, each step twice, leaves one running instance with its network; destroy twice leaves none', async () => {
-    const driver = new SimDriver('docker', DOCKER_LIKE, 0);
+    const driver = new SimDriver('docker', { registry: '127.0.0.1:5000', latencies: DOCKER_LIKE, scale: 0 });
     const host = createHostActivities({ hostId: 'sim-unit', drivers: { docker: driver } });
     const s = spec('i-1');
     for (let k = 0; k < 2; k++) {
@@ -29,6 +29,8 @@ describe('sim driver', () => {
       { instanceId: 'i-1', kind: 'docker', state: 'running', attached: true, frozen: false, detail: { ip: '10.70.0.10', cpuset: [0], memoryMb: 64 } },
     ]);
     expect(driver.addresses()).toEqual(['10.70.0.10']);
+    // Where a real container snapshot is: the platform's registry, so deleting it is an ordinary delete.
+    expect((await act(() => host.snapshotInstance(s, 'snap-1'))).location).toBe('127.0.0.1:5000/snapshots/i-1:snap-1');
     await act(() => host.stopInstance(s));
     expect(driver.addresses()).toEqual([]);
     for (let k = 0; k < 2; k++) await act(() => host.destroyInstance(s));
