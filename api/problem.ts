@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import type { z, ZodError, ZodTypeAny } from 'zod';
 import { AppError, ValidationError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
+import { isDatabaseUnavailable } from '../db/connection';
 
 export interface FieldError { path: string; message: string }
 
@@ -54,6 +55,11 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (e?.type === 'entity.too.large') return sendProblem(res, 413, 'Payload Too Large', 'the body is too large');
     if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
       return sendProblem(res, e.status, 'Bad Request', e.message ?? 'bad request');
+    }
+    if (isDatabaseUnavailable(err)) {
+      log.warn({ err: String(err) }, 'the database is unavailable');
+      res.setHeader('retry-after', '1');
+      return sendProblem(res, 503, 'Service Unavailable', 'the database is unavailable; try again');
     }
     log.error({ err }, 'unhandled error');
     return sendProblem(res, 500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');

@@ -23,6 +23,7 @@ fi
 chmod 600 "$PG_PASSWORD_FILE"
 PG_PASSWORD="$(cat "$PG_PASSWORD_FILE")"
 PG_DB="${VCLOUD_PG_DATABASE:-vcloud}"
+PG_MAX_CONNECTIONS="${VCLOUD_PG_MAX_CONNECTIONS:-300}"
 TEMPORAL_PORT="${VCLOUD_TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${VCLOUD_TEMPORAL_UI_PORT:-8233}"
 REGISTRY_ADDR="${VCLOUD_REGISTRY:-127.0.0.1:5000}"
@@ -116,6 +117,15 @@ start_postgres() {
     pg_ctlcluster "$ver" main start
   fi
   wait_for postgres 30 su postgres -c "psql -Atqc 'select 1'"
+  # The connection budget of everything on one machine: the scale-out shape alone (two Temporal
+  # nodes with four services each, two APIs, two control workers, the agents) can hold more than
+  # the default 100 under load. Set once; the restart takes a second.
+  if (($(su postgres -c "psql -Atqc 'show max_connections'") < PG_MAX_CONNECTIONS)); then
+    log "PostgreSQL: max_connections $PG_MAX_CONNECTIONS (restarting it)"
+    su postgres -c "psql -qc 'alter system set max_connections = $PG_MAX_CONNECTIONS'"
+    pg_ctlcluster "$ver" main restart
+    wait_for postgres 30 su postgres -c "psql -Atqc 'select 1'"
+  fi
   # Least privilege: the role owns its databases and nothing more (no superuser, no createdb); an
   # older install's superuser role is taken down to that. The password goes in on stdin, not argv.
   local verb=create
