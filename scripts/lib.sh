@@ -32,7 +32,7 @@ SEARCH_ATTRIBUTES=(VcInstanceId VcHostId VcZone VcOperation)
 
 APT_PACKAGES=(docker.io docker-registry postgresql libvirt-daemon-system libvirt-dev qemu-system-x86
   qemu-utils qemu-guest-agent busybox-static iproute2 iputils-ping fping e2fsprogs linux-image-amd64 cpio kmod
-  curl ca-certificates util-linux procps prometheus mmdebstrap openssh-client chromium haproxy)
+  curl ca-certificates util-linux procps prometheus mmdebstrap openssh-client chromium haproxy openssl)
 
 log() { printf '[vcloud] %s\n' "$*" >&2; }
 

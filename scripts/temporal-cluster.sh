@@ -60,7 +60,24 @@ tc_schema() {
   done
 }
 
+# The cluster's own CA and one node certificate (127.0.0.1 and localhost), made once; keys 0600.
+tc_certs() {
+  local dir="$DATA/$TC_NAME-tls"
+  [[ -s "$dir/node.pem" && -s "$dir/ca.pem" ]] && return 0
+  mkdir -p "$dir"
+  (
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$TC_NAME CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/node.key" -out "$dir/node.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >"$dir/node.ext"
+    openssl x509 -req -in "$dir/node.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 3650 \
+      -extfile "$dir/node.ext" -out "$dir/node.pem" 2>/dev/null
+  )
+  rm -f "$dir/node.csr" "$dir/node.ext"
+}
+
 tc_env() {
+  export VCLOUD_TC_TLS_DIR="$DATA/$TC_NAME-tls"
   export VCLOUD_TC_NAME="$TC_NAME" VCLOUD_TC_LB_PORT="$TC_LB_PORT" VCLOUD_TC_PG_USER="$PG_USER" VCLOUD_TC_PG_PASSWORD="$PG_PASSWORD"
   export VCLOUD_TC_DYNAMIC_CONFIG="$TC_CONFIG/dynamicconfig.yaml"
   export VCLOUD_TC_NODE1_PORT="$(tc_node_port 1)" VCLOUD_TC_NODE2_PORT="$(tc_node_port 2)"
@@ -70,6 +87,7 @@ tc_node_ready() { temporal operator cluster health --address "127.0.0.1:$(tc_nod
 
 start_temporal_node() {
   local n="$1"
+  tc_certs
   tc_env
   tc_node_ready "$n" && return 0
   log "starting Temporal cluster $TC_NAME node $n on :$(tc_node_port "$n")"

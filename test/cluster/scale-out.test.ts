@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import tls from 'node:tls';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { projectRoot } from '../../lib/config';
@@ -21,6 +22,26 @@ async function killNode(n: number): Promise<void> {
   const pid = nodePid(n);
   process.kill(pid, 'SIGKILL');
   await waitUntil(`Temporal node ${n} to be gone`, async () => !alive(pid) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z', 10_000);
+}
+/** Node n's history port (VCLOUD_TC_PORT_BASE + 10(n-1) + 3): what the other services call it on. */
+const historyPort = (n: number) => Number(process.env.VCLOUD_TC_PORT_BASE) + 10 * (n - 1) + 3;
+/** A TLS handshake with the cluster's CA, with or without the node certificate: does the port take it? */
+function handshake(port: number, withCert: boolean): Promise<'taken' | 'refused'> {
+  const dir = path.join(DATA, `${CLUSTER}-tls`);
+  const read = (f: string) => fs.readFileSync(path.join(dir, f));
+  return new Promise((resolve) => {
+    const socket = tls.connect({
+      host: '127.0.0.1', port, servername: 'localhost', ca: read('ca.pem'), ALPNProtocols: ['h2'],
+      ...(withCert ? { cert: read('node.pem'), key: read('node.key') } : {}),
+    });
+    let settled = false;
+    const end = (how: 'taken' | 'refused') => { if (!settled) { settled = true; socket.destroy(); resolve(how); } };
+    // TLS 1.3 refuses a missing client certificate after the handshake: wait a moment for it.
+    socket.once('secureConnect', () => (socket.authorized ? setTimeout(() => end('taken'), 500) : end('refused')));
+    socket.once('error', () => end('refused'));
+    socket.once('close', () => end('refused'));
+    socket.setTimeout(5000, () => end('refused'));
+  });
 }
 const startNode = (n: number) => run('bash', [path.join(projectRoot, 'scripts', 'temporal-cluster.sh'), 'start-node', String(n)], 120_000);
 
@@ -50,6 +71,13 @@ describe('scale-out: a Temporal cluster, two control workers and two APIs surviv
     made.push(res.body.instance.id);
     return res.body.instance.id;
   }
+
+  test('the nodes call each other over mutual TLS only: a caller without the cluster\'s certificate is refused', async () => {
+    for (const n of [1, 2]) {
+      expect(await handshake(historyPort(n), true)).toBe('taken');
+      expect(await handshake(historyPort(n), false)).toBe('refused');
+    }
+  });
 
   test('node 1, control worker 1 and API 1 killed with creates, a migrate and an evacuation in flight: all end, all on A, B disabled', async () => {
     const toMigrate = await created('so-mig', HOST_B.id);
