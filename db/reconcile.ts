@@ -17,9 +17,8 @@ export async function listEvents(db: Db, filter: { instanceId?: string; hostId?:
   return keysetPage(q, { columns: ['e.created_at', 'e.id'], desc: true }, page, (e: Record<string, unknown>) => e);
 }
 
-/** Instances that should have a copy on the host: placed there, or claiming it as a migration target. */
 /**
- * The instances a host should hold. `busy`: an operation runs on it, or (with `busySince`) one ended
+ * Instances that should have a copy on the host: placed there, or claiming it as a migration target. `busy`: an operation runs on it, or (with `busySince`) one ended
  * after that moment, so an inventory read before then may show the operation's own work in progress
  * (a VM frozen by a snapshot) and must not be judged as drift.
  */

@@ -6,7 +6,7 @@ import { DELETABLE_STATES } from '../../lib/instance-states';
 import { inRun } from './instance-activities';
 
 export type Member = { operationId: string; workflowId: string } | { skip: string };
-export interface OperationOutcome { state: 'running' | 'succeeded' | 'failed' | 'missing'; error: string | null; result: unknown }
+export interface OperationOutcome { state: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'missing'; error: string | null; result: unknown }
 
 /**
  * A batch create's members are instance rows the API wrote `pending` (their quota held); each
