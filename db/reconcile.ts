@@ -18,9 +18,10 @@ export async function listEvents(db: Db, filter: { instanceId?: string; hostId?:
 }
 
 /**
- * Instances that should have a copy on the host: placed there, or claiming it as a migration target. `busy`: an operation runs on it, or (with `busySince`) one ended
- * after that moment, so an inventory read before then may show the operation's own work in progress
- * (a VM frozen by a snapshot) and must not be judged as drift.
+ * Instances that should have a copy on the host: placed there, or claiming it as a migration target.
+ * `busy`: an operation runs on it, or (with `busySince`) one ended after that moment, so an inventory
+ * read before then may show the operation's own work in progress (a VM frozen by a snapshot) and
+ * must not be judged as drift.
  */
 export async function instancesExpectedOn(db: Db, hostId: string, busySince?: Date) {
   const busy = busySince
