@@ -28,6 +28,8 @@ const PACK = intArg('pack', 60, 200);
 const SAMPLES = intArg('samples', 10, 100);
 const EVACUATE_CONCURRENCY = intArg('evacuate-concurrency', 50, 50);
 const PREFIX = 'fleet-';
+/** In every instance's name: a run that ended early leaves names a new run must not meet. */
+const RUN = Date.now().toString(36);
 const zoneIds = Array.from({ length: ZONES }, (_, k) => `fleet-${k + 1}`);
 /** workers/sim-fleet.ts names its hosts so. */
 const fleetHostIds = Array.from({ length: HOSTS }, (_, k) => `${PREFIX}${String(k + 1).padStart(4, '0')}`);
@@ -118,9 +120,12 @@ async function sample(ids: string[]): Promise<{ getMs: number[]; rankMs: number[
 }
 
 /** POSTs at up to RATE a second while fewer than INFLIGHT creates run; answers the instance ids. */
-async function fill(n: number, since: Date, body: (i: number) => object, onSample: (made: string[]) => Promise<void>): Promise<{ ids: string[]; postMs: number[] }> {
+async function fill(
+  n: number, since: Date, body: (i: number) => object, onSample: (made: string[]) => Promise<void>,
+): Promise<{ ids: string[]; postMs: number[]; refused: number }> {
   const ids: string[] = [];
   const postMs: number[] = [];
+  const refused: string[] = [];
   let running = 0;
   let checkedAt = 0;
   const every = Math.max(1, Math.floor(n / SAMPLES));
@@ -140,9 +145,13 @@ async function fill(n: number, since: Date, body: (i: number) => object, onSampl
     }
     const p = (async () => {
       const t = performance.now();
-      const { instance } = await api('POST', '/v1/instances', body(i));
-      postMs.push(performance.now() - t);
-      ids.push(instance.id);
+      try {
+        const { instance } = await api('POST', '/v1/instances', body(i));
+        postMs.push(performance.now() - t);
+        ids.push(instance.id);
+      } catch (err) {
+        refused.push(String(err));
+      }
     })();
     posts.push(p);
     void p.finally(() => posts.splice(posts.indexOf(p), 1));
@@ -154,7 +163,8 @@ async function fill(n: number, since: Date, body: (i: number) => object, onSampl
     if (!ops.running) break;
     await sleep(500);
   }
-  return { ids, postMs };
+  if (refused.length) console.log(`  ${refused.length} POSTs refused, the first: ${refused[0]}`);
+  return { ids, postMs, refused: refused.length };
 }
 
 async function main() {
@@ -181,7 +191,7 @@ async function main() {
     type Sample = { instances: number; getMs: ReturnType<typeof stats>; rankMs: ReturnType<typeof stats>; backlog: number; running: number; postgresMb: number; cpuSeconds: number; rssMb: number };
     const samples: Sample[] = [];
     const cpu0 = controlPlane().cpuSeconds;
-    const filled = await fill(INSTANCES, since, (i) => ({ name: `f${i}`, zone: zoneIds[i % ZONES], kind: 'docker', image: 'busybox', vcpus: 1, memoryMb: 64, app: 'bench' }), async (ids) => {
+    const filled = await fill(INSTANCES, since, (i) => ({ name: `f${RUN}-${i}`, zone: zoneIds[i % ZONES], kind: 'docker', image: 'busybox', vcpus: 1, memoryMb: 64, app: 'bench' }), async (ids) => {
       const s = await sample(ids);
       const cp = controlPlane();
       const last: Sample = {
@@ -205,7 +215,7 @@ async function main() {
     const host = loaded.hostId;
     const packSince = new Date(Date.now() - 1000);
     const extra = Math.max(0, PACK - loaded.n);
-    await fill(extra, packSince, (i) => ({ name: `p${i}`, zone: zoneIds[(Number(host.slice(PREFIX.length)) - 1) % ZONES], kind: 'docker', image: 'busybox', vcpus: 1, memoryMb: 64, host }), async () => undefined);
+    await fill(extra, packSince, (i) => ({ name: `p${RUN}-${i}`, zone: zoneIds[(Number(host.slice(PREFIX.length)) - 1) % ZONES], kind: 'docker', image: 'busybox', vcpus: 1, memoryMb: 64, host }), async () => undefined);
     const onHost = (await fleetLoadedHost(db, PREFIX))!;
     const t = Date.now();
     const evac = await api('POST', `/v1/hosts/${host}/evacuate`, { concurrency: EVACUATE_CONCURRENCY });
@@ -228,7 +238,7 @@ async function main() {
     const result = {
       benchmark: 'fleet', at: new Date().toISOString(), temporal: process.env.VCLOUD_TEMPORAL ?? 'dev', hosts: HOSTS, zones: ZONES, instances: INSTANCES,
       rate: RATE, inflight: INFLIGHT, fleetUpSeconds,
-      creates: { succeeded: creates.succeeded ?? 0, failed: creates.failed ?? 0, perSecond, postMs: stats(filled.postMs), cpuPerCreateMs },
+      creates: { succeeded: creates.succeeded ?? 0, failed: creates.failed ?? 0, refused: filled.refused, perSecond, postMs: stats(filled.postMs), cpuPerCreateMs },
       raw: { perSecond: round(raw) }, ratio: round(perSecond / raw, 3),
       full: { getMs: stats(full.getMs), rankMs: stats(full.rankMs) }, samples, evacuation, ipHealth, deletes,
       postgresMb: Math.round((await databaseSize(db)) / 2 ** 20), controlPlaneRssMb: controlPlane().rssMb,
