@@ -6,7 +6,7 @@ import path from 'node:path';
 import { hostLiveSeconds, placementRatios, projectRoot } from '../lib/config';
 import { createDb } from '../db/connection';
 import { createWindow, databaseSize, fleetHostsLive, fleetInstances, fleetLoadedHost, fleetOperations, rankForZone } from '../db/fleet';
-import { DOCKER_LIKE, SimDriver } from '../drivers/sim-driver';
+import { DOCKER_LIKE, SimDriver, simHostIds } from '../drivers/sim-driver';
 import { platformClient } from './platform-client';
 import { temporalConnectionOptions } from '../lib/temporal-tls';
 import { intArg, percentile, pool, writeResult } from './stats';
@@ -31,8 +31,7 @@ const PREFIX = 'fleet-';
 /** In every instance's name: a run that ended early leaves names a new run must not meet. */
 const RUN = Date.now().toString(36);
 const zoneIds = Array.from({ length: ZONES }, (_, k) => `fleet-${k + 1}`);
-/** workers/sim-fleet.ts names its hosts so. */
-const fleetHostIds = Array.from({ length: HOSTS }, (_, k) => `${PREFIX}${String(k + 1).padStart(4, '0')}`);
+const fleetHostIds = simHostIds(PREFIX, HOSTS);
 const db = createDb(config.databaseUrl, { min: 0, max: 4 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
@@ -215,7 +214,7 @@ async function main() {
     const host = loaded.hostId;
     const packSince = new Date(Date.now() - 1000);
     const extra = Math.max(0, PACK - loaded.n);
-    await fill(extra, packSince, (i) => ({ name: `p${RUN}-${i}`, zone: zoneIds[(Number(host.slice(PREFIX.length)) - 1) % ZONES], kind: 'docker', image: 'busybox', vcpus: 1, memoryMb: 64, host }), async () => undefined);
+    await fill(extra, packSince, (i) => ({ name: `p${RUN}-${i}`, zone: loaded.zoneId, kind: 'docker', image: 'busybox', vcpus: 1, memoryMb: 64, host }), async () => undefined);
     const onHost = (await fleetLoadedHost(db, PREFIX))!;
     const t = Date.now();
     const evac = await api('POST', `/v1/hosts/${host}/evacuate`, { concurrency: EVACUATE_CONCURRENCY });

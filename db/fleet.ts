@@ -15,7 +15,7 @@ export async function fleetHostsLive(db: Db, prefix: string, liveSeconds: number
   return Number(row[0]?.n ?? 0);
 }
 
-/** The fleet's operations of a type by state (since `since`): how many run, succeeded, failed. */
+/** Every operation of a type created since `since`, counted by state: how many run, succeeded, failed. */
 export async function fleetOperations(db: Db, type: string, since: Date): Promise<Record<string, number>> {
   const rows = await db('operations').where({ type }).where('created_at', '>=', since).groupBy('state').select('state').count<{ state: string; n: string }[]>('* as n');
   return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
@@ -28,11 +28,11 @@ export async function createWindow(db: Db, since: Date): Promise<{ first: Date |
   return { first: row?.first ?? null, last: row?.last ?? null, n: row?.n ?? 0 };
 }
 
-/** The fleet's host holding the most live instances, and how many. */
-export async function fleetLoadedHost(db: Db, prefix: string): Promise<{ hostId: string; n: number } | null> {
+/** The fleet's host holding the most live instances, its zone, and how many. */
+export async function fleetLoadedHost(db: Db, prefix: string): Promise<{ hostId: string; zoneId: string; n: number } | null> {
   const row = await db('instances').where('host_id', 'like', ofFleet(prefix)).whereNotIn('state', ['deleted', 'failed'])
-    .groupBy('host_id').orderByRaw('count(*) desc, host_id').first('host_id', db.raw('count(*)::int as n'));
-  return row ? { hostId: row.host_id, n: row.n } : null;
+    .groupBy('host_id', 'zone_id').orderByRaw('count(*) desc, host_id').first('host_id', 'zone_id', db.raw('count(*)::int as n'));
+  return row ? { hostId: row.host_id, zoneId: row.zone_id, n: row.n } : null;
 }
 
 /** The live instances on the fleet's hosts. */

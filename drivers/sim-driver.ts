@@ -16,6 +16,10 @@ export const DOCKER_LIKE: SimLatencies = {
   ensureImage: 5, create: 120, start: 220, stop: 150, pause: 30, attach: 60, detach: 30, destroy: 180, resize: 40, snapshot: 900, inspect: 5,
 };
 
+/** The hosts of a simulated fleet (workers/sim-fleet.ts), named so that a benchmark can find them: `<prefix>0001`, ... */
+export const simHostIds = (prefix: string, count: number): string[] =>
+  Array.from({ length: count }, (_, k) => `${prefix}${String(k + 1).padStart(4, '0')}`);
+
 interface SimInstance { spec: InstanceSpec; state: 'running' | 'paused' | 'stopped'; attached: boolean }
 
 export class SimDriver implements InstanceDriver {

@@ -6,7 +6,7 @@ import { createLogger } from '../lib/logger';
 import { createDb } from '../db/connection';
 import { heartbeatMany, upsertHost } from '../db/hosts';
 import { createHostActivities } from '../activities/host/instance-activities';
-import { DOCKER_LIKE, SimDriver } from '../drivers/sim-driver';
+import { DOCKER_LIKE, SimDriver, simHostIds } from '../drivers/sim-driver';
 import { requestedAddresses, type ProbeRequest } from '../host/probe';
 
 // Many simulated hosts in one process (bench/fleet.ts): each its own agent with the real host
@@ -34,7 +34,7 @@ async function main() {
   // Two workers a host: their start-up lines alone would be thousands.
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const db = createDb(config.databaseUrl, { min: 0, max: 4 });
-  const hostIds = Array.from({ length: count }, (_, k) => `${prefix}${String(k + 1).padStart(4, '0')}`);
+  const hostIds = simHostIds(prefix, count);
   const drivers = new Map(hostIds.map((id) => [id, new SimDriver('docker', { registry: config.registry, latencies: DOCKER_LIKE, scale })]));
   for (const [k, id] of hostIds.entries()) {
     await upsertHost(db, {
