@@ -3,40 +3,48 @@ import { control, onHost } from './activity-options';
 import { LIFECYCLE_V2, runOperation } from './operation';
 import { VcHostId } from './search-attributes';
 import { createInstance as legacyCreateInstance } from './legacy/create-instance';
+import { createInstanceBySteps } from './legacy/create-instance-by-steps';
 
 export interface InstanceOperationInput { instanceId: string; operationId: string; hostScheduleToStartSeconds?: number }
 
-const HOST_STEPS = ['ensureImage', 'createInstance', 'startInstance', 'plumbNetwork'] as const;
+/** Creates started before this marker took a local activity per control step and an activity per host step. */
+export const CREATE_ONE_HOST_STEP = 'create-one-host-step';
 
 /**
- * begin -> place -> allocate the address -> (host) image, create, start, network -> running.
- * Undone in reverse on failure or cancel; a copy that cannot be destroyed keeps the address and the
- * capacity held (the instance is `repairing`) until a repair destroys it.
+ * provision (begin, place, allocate the address, the spec) -> (host) build: image, create, start,
+ * network -> running. Undone in reverse on failure or cancel; a copy that cannot be destroyed keeps
+ * the address and the capacity held (the instance is `repairing`) until a repair destroys it.
+ *
+ * Two steps where there were eight (bench/profile-create): each step costs the control worker a local
+ * activity or a workflow task, and the host phases are named in the build's heartbeat details instead.
  */
 export async function createInstance(input: InstanceOperationInput): Promise<{ hostId: string; ip: string }> {
   if (!patched(LIFECYCLE_V2)) return legacyCreateInstance(input);
+  if (!patched(CREATE_ONE_HOST_STEP)) return createInstanceBySteps(input);
   const { instanceId } = input;
   return runOperation(input.operationId, {
     async run(op, saga, { reopened }) {
-      const begun = await control.beginCreate(op, instanceId, reopened);
-      if (begun.done) return { hostId: begun.hostId!, ip: begun.ip! };
+      // Registered before the step that takes both; it gives back only what a create owns.
+      saga.add('release the address and the host capacity', () => control.releaseCreateHoldings(op, instanceId));
+      const provisioned = await control.provisionCreate(op, instanceId, reopened);
+      if (provisioned.done) {
+        saga.clear();
+        return { hostId: provisioned.hostId, ip: provisioned.ip };
+      }
+      upsertSearchAttributes([{ key: VcHostId, value: provisioned.hostId }]);
 
-      saga.add('release the host capacity', () => control.releaseHostCapacity(op, instanceId));
-      const claim = await control.placeInstance(op, instanceId);
-      upsertSearchAttributes([{ key: VcHostId, value: claim.hostId }]);
-
-      saga.add('release the address', () => control.releaseIp(op, instanceId));
-      const allocation = await control.allocateIp(op, instanceId);
-
-      const host = onHost(claim.hostId, input.hostScheduleToStartSeconds);
+      const host = onHost(provisioned.hostId, input.hostScheduleToStartSeconds);
       saga.add('destroy on the host', async () => host.destroyInstance(await control.instanceSpec(op, instanceId)));
-      // Each host step takes a fresh spec: the guard that this run still owns the operation.
-      for (const step of HOST_STEPS) await host[step](await control.instanceSpec(op, instanceId));
+      // The host builds from the spec read with the address. A run reset to a point past that step
+      // replays the earlier run's result: it reads the spec again, which is the guard that this run
+      // owns the operation (else it starts over), so no stale address ever reaches a host.
+      const spec = provisioned.runId === op.runId ? provisioned.spec : await control.instanceSpec(op, instanceId);
+      await host.buildInstance(spec);
 
       await control.settleInstance(op, instanceId, 'running', { from: ['provisioning'] });
       // Running: nothing may be undone any more.
       saga.clear();
-      return { hostId: claim.hostId, ip: allocation.ip };
+      return { hostId: provisioned.hostId, ip: provisioned.ip };
     },
     async settle(op, f) {
       await control.settleInstance(op, instanceId, f.stuck ? 'repairing' : 'failed', {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { createInstanceActivities, type ControlDeps } from './instance-activities';
+import { createCreateActivities } from './create-activities';
 import { createMigrationActivities } from './migration-activities';
 import { createImageControlActivities } from './image-activities';
 import { createIpHealthActivities } from './ip-health-activities';
@@ -19,6 +20,7 @@ export function createControlActivities(deps: AllControlDeps) {
   const { db } = deps;
   return {
     ...createInstanceActivities(deps),
+    ...createCreateActivities(deps),
     ...createMigrationActivities(deps),
     ...createImageControlActivities({ db, registry: deps.registry, hostLiveSeconds: deps.hostLiveSeconds }),
     ...createIpHealthActivities({ db, hostLiveSeconds: deps.hostLiveSeconds, releaseAfter: deps.ipHealthReleaseAfter }),

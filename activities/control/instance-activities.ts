@@ -6,11 +6,9 @@ import { instanceWithImageAndZone, lockInstance, transitionInstance, type Transi
 import {
   assertRun, claimOperation, finishOperation, getOperation, recordProgress, setOperationHost, type OpRef, type Outcome,
 } from '../../db/operations';
-import { getUser } from '../../db/users';
-import { reserveQuota } from '../../db/grants';
 import { listSnapshots, markSnapshot } from '../../db/snapshots';
 import { parseCidr } from '../../lib/net';
-import { ConflictError, StateConflictError, isUniqueViolation } from '../../lib/errors';
+import { StateConflictError } from '../../lib/errors';
 import {
   ACTIONS, DELETABLE_STATES, SETTLED_STATES, type Action, type InstanceState, type SettledState,
 } from '../../lib/instance-states';
@@ -76,30 +74,6 @@ export function createInstanceActivities({ db, ratios, hostLiveSeconds, registry
   const store = new DirImageStore(imageStoreDir);
   const registryClient = new RegistryClient(registry);
   return {
-    /**
-     * Takes the operation for this run and the instance into `provisioning`. A reset run of a create
-     * that failed provisions again (its quota checked anew); one that already succeeded is done.
-     */
-    async beginCreate(op: OpRef, instanceId: string, reopened: boolean): Promise<{ done: boolean; hostId: string | null; ip: string | null }> {
-      return inRun(db, op, async (trx) => {
-        const instance = await lockInstance(trx, instanceId);
-        if (!instance) throw new StateConflictError(`instance ${instanceId} does not exist`);
-        if (instance.state === 'running') return { done: true, hostId: instance.host_id, ip: instance.ip };
-        if (instance.state === 'failed' && reopened) {
-          const owner = await getUser(trx, instance.owner_id);
-          if (owner) await reserveQuota(trx, owner, instance.zone_id, { instances: 1, vcpus: instance.vcpus, memoryMb: instance.memory_mb, diskGb: instance.disk_gb });
-        }
-        const from: InstanceState[] = reopened ? ['pending', 'provisioning', 'failed'] : ['pending', 'provisioning'];
-        try {
-          await transitionInstance(trx, instanceId, 'provisioning', { from });
-        } catch (err) {
-          if (isUniqueViolation(err)) throw new ConflictError(`the name ${instance.name} is taken by another live instance`);
-          throw err;
-        }
-        return { done: false, hostId: null, ip: null };
-      });
-    },
-
     /** The API set `deleting` with the operation; a reset run of a delete that failed sets it again. */
     async beginDelete(op: OpRef, instanceId: string, reopened: boolean): Promise<{ done: boolean; priorState: InstanceState | null }> {
       return inRun(db, op, async (trx) => {

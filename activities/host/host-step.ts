@@ -8,6 +8,13 @@ export const HEARTBEAT_EVERY_MS = 3000;
 export interface StepTools {
   /** What the step is doing now: sent with every heartbeat, shown in the Temporal UI. */
   progress(phase: string, detail?: Record<string, unknown>): void;
+  /**
+   * One phase of a step that does several (a create's build): shown in the heartbeat details, and a
+   * test can hold the agent at it by the phase's name, as it could when each was its own activity.
+   */
+  phase<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** `fn` alone among the steps and phases keyed `key` on this agent (an image's cache, say). */
+  exclusive<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -35,10 +42,24 @@ export class HostSteps {
       details = { phase: 'starting' };
       beat();
       await holdIfAsked(`${this.holdPrefix}.${name}`, beat, ctx.cancellationSignal);
+      const progress = (phase: string, detail: Record<string, unknown> = {}) => {
+        details = { phase, ...detail };
+        beat();
+      };
       return await stepContext.run({ signal: ctx.cancellationSignal }, () => fn({
-        progress: (phase, detail = {}) => {
-          details = { phase, ...detail };
-          beat();
+        progress,
+        phase: async (phaseName, phaseFn) => {
+          progress(phaseName);
+          await holdIfAsked(`${this.holdPrefix}.${phaseName}`, beat, ctx.cancellationSignal);
+          return phaseFn();
+        },
+        exclusive: async (exclusiveKey, exclusiveFn) => {
+          const releaseKey = await this.acquire(exclusiveKey);
+          try {
+            return await exclusiveFn();
+          } finally {
+            releaseKey();
+          }
         },
       }));
     } finally {

@@ -52,6 +52,22 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
       await steps.run('ensureImage', `image:${spec.image.id}`, (t) => driverFor(spec.kind).ensureImage(spec, (detail) => t.progress(detail)));
     },
 
+    /**
+     * A create's host work as one activity (one dispatch and one workflow task where there were
+     * four): the image, the engine object, its start and its network, each phase idempotent and
+     * named in the heartbeat details, so the Temporal UI shows where a build is; a retry runs them
+     * all again and each finds what an earlier attempt did.
+     */
+    async buildInstance(spec: InstanceSpec): Promise<void> {
+      await steps.run('buildInstance', spec.instanceId, async (t) => {
+        const driver = driverFor(spec.kind);
+        await t.phase('ensureImage', () => t.exclusive(`image:${spec.image.id}`, () => driver.ensureImage(spec, (detail) => t.progress('ensureImage', { detail }))));
+        await t.phase('createInstance', () => driver.create(spec));
+        await t.phase('startInstance', () => driver.start(spec.instanceId));
+        await t.phase('plumbNetwork', () => driver.attachNetwork(spec));
+      });
+    },
+
     async createInstance(spec: InstanceSpec): Promise<void> {
       await steps.run('createInstance', spec.instanceId, () => driverFor(spec.kind).create(spec));
     },

@@ -86,6 +86,17 @@ export class FakeWorld {
   clearFaults(subject: string): void {
     this.faults.delete(subject);
   }
+  /**
+   * A point inside a step that does several things (`provisionCreate:allocate`): a `business` or
+   * `infra` fault planned at that name lands there, after what the step did before it.
+   */
+  point(subject: string, name: string): void {
+    const f = (this.faults.get(subject) ?? []).find((x) => x.left > 0 && x.at === name);
+    if (!f) return;
+    f.left--;
+    if (f.fault === 'infra') throw new Error(`${name}: connection refused`);
+    throw name.startsWith('host.') ? new PermanentDriverError(`${name} refused`) : new CapacityError(`${name} refused`);
+  }
   /** Where placement puts an instance (h1 unless told). */
   placeOn = new Map<string, string>();
   plannedBlock(subject: string): boolean {
@@ -192,6 +203,19 @@ export class FakeWorld {
         if (i.state === 'running') return { done: true, hostId: i.host, ip: i.ip };
         w.move(i, 'provisioning', reopened ? ['pending', 'provisioning', 'failed'] : ['pending', 'provisioning']);
         return { done: false, hostId: null, ip: null };
+      },
+      async provisionCreate(op: OpRef, id: string, reopened: boolean) {
+        w.assertRun(op); const i = w.must(id);
+        if (i.state === 'running') return { done: true, hostId: i.host, ip: i.ip };
+        w.move(i, 'provisioning', reopened ? ['pending', 'provisioning', 'failed'] : ['pending', 'provisioning']);
+        if (!i.held) { i.host = w.placeOn.get(id) ?? 'h1'; i.held = true; }
+        w.point(id, 'provisionCreate:allocate');
+        i.ip ??= `10.0.0.${w.nextIp++}`;
+        return { done: false, hostId: i.host!, ip: i.ip, spec: w.spec(i), runId: op.runId };
+      },
+      async releaseCreateHoldings(op: OpRef, id: string) {
+        w.assertRun(op); const i = w.must(id);
+        if (i.state === 'pending' || i.state === 'provisioning') w.release(i);
       },
       async placeInstance(op: OpRef, id: string) { w.assertRun(op); const i = w.must(id); if (!i.held) { i.host = w.placeOn.get(id) ?? 'h1'; i.held = true; } return { hostId: i.host!, cpuset: [0] }; },
       async releaseHostCapacity(op: OpRef, id: string) { w.assertRun(op); w.must(id).held = false; },
@@ -368,6 +392,15 @@ export class FakeWorld {
     const w = this; // eslint-disable-line @typescript-eslint/no-this-alias -- the activities are plain functions over this world
     const key = (id: string) => `${hostId}:${id}`;
     return this.wrap('host.', {
+      async buildInstance(spec: { instanceId: string; memoryMb: number }) {
+        if (!w.copies.has(key(spec.instanceId))) {
+          w.copies.set(key(spec.instanceId), 'stopped');
+          w.copySize.set(key(spec.instanceId), spec.memoryMb);
+        }
+        w.point(spec.instanceId, 'host.buildInstance:startInstance');
+        w.copies.set(key(spec.instanceId), 'running');
+        w.point(spec.instanceId, 'host.buildInstance:plumbNetwork');
+      },
       async ensureImage() {},
       async createInstance(spec: { instanceId: string; memoryMb: number }) {
         if (w.copies.has(key(spec.instanceId))) return;

@@ -85,7 +85,7 @@ describe('faults at chosen steps: every operation ends, the invariants hold', ()
 
   // Distinct steps, so each hold stops exactly one of the four operations.
   const controlSteps: Record<Kind, string> = {
-    create: 'control.allocateIp', delete: 'control.finishDelete', migrate: 'control.commitMigration', evacuate: 'control.beginChildMigration',
+    create: 'control.provisionCreate', delete: 'control.finishDelete', migrate: 'control.commitMigration', evacuate: 'control.beginChildMigration',
   };
   const hostSteps: Record<Kind, string> = {
     create: `host-${HOST_A.id}.startInstance`, delete: `host-${HOST_A.id}.destroyInstance`,

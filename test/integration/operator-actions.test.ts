@@ -208,7 +208,7 @@ describe('operator actions in the Temporal UI, crashes between steps, and an inv
         const t = await temporalClient();
         const events = (await t.client.workflow.getHandle(op.workflowId).fetchHistory()).events!;
         await t.close();
-        const created = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'createInstance')!;
+        const created = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'buildInstance')!;
         const after = events.find((e) => Number(e.eventId) > Number(created.eventId) && e.workflowTaskCompletedEventAttributes)!;
         await temporalCli('workflow', 'reset', '--workflow-id', op.workflowId, '--event-id', String(after.eventId), '--reason', 'retry');
       }

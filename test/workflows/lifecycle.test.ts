@@ -160,13 +160,13 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
         consistent(i!);
       },
     });
-    expect(steps).toEqual(expect.arrayContaining(['placeInstance', 'allocateIp', 'host.createInstance', 'host.plumbNetwork', 'settleInstance']));
+    expect(steps).toEqual(expect.arrayContaining(['provisionCreate', 'host.buildInstance', 'settleInstance']));
   });
 
   test('create: an undo that cannot destroy the copy keeps the address and capacity until a repair destroys it', async () => {
     const inst = world.addInstance('pending');
     const op = world.addOp('create', { instanceId: inst.id }, 'pending');
-    world.faultAt(inst.id, 'host.plumbNetwork', 'business');
+    world.faultAt(inst.id, 'host.buildInstance:plumbNetwork', 'business');
     world.faultAt(inst.id, 'host.destroyInstance', 'business');
     expect(await drive(createInstance, { instanceId: inst.id, operationId: op.id }, inst.id)).toBe('failed');
     expect(world.ops.get(op.id)!.error).toMatch(/undoing "destroy on the host" failed/);
@@ -181,11 +181,23 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
   test('create: a control step that keeps failing retries (locally, then as an ordinary activity) and the create succeeds', async () => {
     const inst = world.addInstance('pending');
     const op = world.addOp('create', { instanceId: inst.id }, 'pending');
-    world.faultAt(inst.id, 'allocateIp', 'infra', 7);
+    world.faultAt(inst.id, 'provisionCreate', 'infra', 7);
     expect(await drive(createInstance, { instanceId: inst.id, operationId: op.id }, inst.id)).toBe('succeeded');
-    expect(world.calls.get(inst.id)!.filter((c) => c === 'allocateIp').length).toBe(8);
+    expect(world.calls.get(inst.id)!.filter((c) => c === 'provisionCreate').length).toBe(8);
     consistent(inst);
   }, 60_000);
+
+  test('create: a failure inside a step that does several things (after the placement, after the copy is made) ends failed with nothing held', async () => {
+    for (const point of ['provisionCreate:allocate', 'host.buildInstance:startInstance', 'host.buildInstance:plumbNetwork']) {
+      const inst = world.addInstance('pending');
+      const op = world.addOp('create', { instanceId: inst.id }, 'pending');
+      world.faultAt(inst.id, point, 'business');
+      expect([point, await drive(createInstance, { instanceId: inst.id, operationId: op.id }, inst.id)]).toEqual([point, 'failed']);
+      expect([point, inst]).toEqual([point, expect.objectContaining({ state: 'failed', ip: null, held: false })]);
+      expect(world.copiesOf(inst.id)).toEqual([]);
+      consistent(inst);
+    }
+  });
 
   test('create on a host whose agent is gone: failed, and the copy it may have left is a repair\'s (address held)', async () => {
     const inst = world.addInstance('pending');
@@ -466,13 +478,13 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
   test('reset of a failed create to a point mid-way (the Temporal UI\'s retry): the new run starts over and ends running with one address', async () => {
     const inst = world.addInstance('pending');
     const op = world.addOp('create', { instanceId: inst.id }, 'pending');
-    world.faultAt(inst.id, 'host.plumbNetwork', 'business', 1);
+    world.faultAt(inst.id, 'host.buildInstance:plumbNetwork', 'business', 1);
     const h = await start(createInstance, { instanceId: inst.id, operationId: op.id });
     expect(await outcome(h)).toBe('failed');
     expect(inst).toMatchObject({ state: 'failed', ip: null, held: false });
     const history = await h.fetchHistory();
     const events = history.events!;
-    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'createInstance')!;
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'buildInstance')!;
     const afterCreate = events.find((e) => Number(e.eventId) > Number(scheduled.eventId) && e.workflowTaskCompletedEventAttributes)!;
     const { runId } = await env.client.workflowService.resetWorkflowExecution({
       namespace: 'default', workflowExecution: { workflowId: h.workflowId }, reason: 'retry from the UI',
