@@ -35,11 +35,10 @@ export async function createInstance(input: InstanceOperationInput): Promise<{ h
 
       const host = onHost(provisioned.hostId, input.hostScheduleToStartSeconds);
       saga.add('destroy on the host', async () => host.destroyInstance(await control.instanceSpec(op, instanceId)));
-      // The host builds from the spec read with the address. A run reset to a point past that step
-      // replays the earlier run's result: it reads the spec again, which is the guard that this run
-      // owns the operation (else it starts over), so no stale address ever reaches a host.
-      const spec = provisioned.runId === op.runId ? provisioned.spec : await control.instanceSpec(op, instanceId);
-      await host.buildInstance(spec);
+      // The host builds from the spec read with the address. A reset cannot hand it an earlier run's:
+      // the step's marker is recorded with the build's scheduling, in one workflow task, and a reset
+      // to a workflow task runs that task's steps again.
+      await host.buildInstance(provisioned.spec);
 
       await control.settleInstance(op, instanceId, 'running', { from: ['provisioning'] });
       // Running: nothing may be undone any more.

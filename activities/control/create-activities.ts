@@ -10,8 +10,7 @@ import type { InstanceState } from '../../lib/instance-states';
 import { inRun, readSpec, releaseHoldings, type ControlDeps, type HostedSpec } from './instance-activities';
 
 export type Begun = { done: true; hostId: string | null; ip: string | null } | { done: false; hostId: null; ip: null };
-/** `runId`: the run that read the spec (a reset run replays the marker of an earlier run's). */
-export type Provisioned = { done: true; hostId: string; ip: string } | { done: false; hostId: string; ip: string; spec: HostedSpec; runId: string };
+export type Provisioned = { done: true; hostId: string; ip: string } | { done: false; hostId: string; ip: string; spec: HostedSpec };
 
 /** The states a create owns: what its undo may give the holdings of back. */
 const CREATE_OWNS: readonly InstanceState[] = ['pending', 'provisioning'];
@@ -55,7 +54,7 @@ export function createCreateActivities({ db, ratios, hostLiveSeconds }: Pick<Con
       return inRun(db, op, async (trx) => {
         await setOperationHost(trx, op.operationId, claim.hostId);
         const allocation = await allocateAddress(trx, (await lockInstance(trx, instanceId))!);
-        return { done: false, hostId: claim.hostId, ip: allocation.ip, spec: await readSpec(trx, instanceId), runId: op.runId };
+        return { done: false, hostId: claim.hostId, ip: allocation.ip, spec: await readSpec(trx, instanceId) };
       });
     },
 

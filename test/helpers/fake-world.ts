@@ -211,7 +211,7 @@ export class FakeWorld {
         if (!i.held) { i.host = w.placeOn.get(id) ?? 'h1'; i.held = true; }
         w.point(id, 'provisionCreate:allocate');
         i.ip ??= `10.0.0.${w.nextIp++}`;
-        return { done: false, hostId: i.host!, ip: i.ip, spec: w.spec(i), runId: op.runId };
+        return { done: false, hostId: i.host!, ip: i.ip, spec: w.spec(i) };
       },
       async releaseCreateHoldings(op: OpRef, id: string) {
         w.assertRun(op); const i = w.must(id);
