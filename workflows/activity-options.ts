@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import { hostQueue } from '../lib/host-queue';
 import { BUSINESS_ERROR_TYPES } from '../lib/errors';
 import type { ControlActivities } from '../activities/control';
@@ -58,13 +58,16 @@ const retry = (maximumAttempts: number) => ({ initialInterval: '1 second', maxim
  * agent is noticed within the heartbeat timeout; the schedule-to-start timeout is how a host whose
  * agent is gone is noticed instead of waited on forever.
  */
-export function onHost(hostId: string, scheduleToStartSeconds = 30) {
+export function onHost(hostId: string, scheduleToStartSeconds = 30, cancel: 'try' | 'wait' = 'try') {
   return proxyActivities<HostActivities>({
     taskQueue: hostQueue(hostId),
     scheduleToStartTimeout: `${scheduleToStartSeconds} seconds`,
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout: '20 seconds',
     retry: retry(5),
+    // 'wait': a cancelled step is over (ended, cancelled or timed out) before the workflow goes on to
+    // its undos; the SDK's default reports it cancelled at once, while the host may still run it.
+    ...(cancel === 'wait' ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
   });
 }
 

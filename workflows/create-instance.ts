@@ -24,8 +24,15 @@ export async function createInstance(input: InstanceOperationInput): Promise<{ h
   const { instanceId } = input;
   return runOperation(input.operationId, {
     async run(op, saga, { reopened }) {
-      // Registered before the step that takes both; it gives back only what a create owns.
+      // Both undos come before the first step. The copy's is there too because a run reset into this
+      // operation's cancellation may find a build an earlier run dispatched (its own attempt at the
+      // undo then fails as superseded and it starts over from here): whatever host the instance was
+      // placed on is cleared. Each undo gives back only what a create owns.
       saga.add('release the address and the host capacity', () => control.releaseCreateHoldings(op, instanceId));
+      saga.add('destroy on the host', async () => {
+        const spec = await control.instanceSpec(op, instanceId);
+        if (spec.hostId) await onHost(spec.hostId, input.hostScheduleToStartSeconds).destroyInstance(spec);
+      });
       const provisioned = await control.provisionCreate(op, instanceId, reopened);
       if (provisioned.done) {
         saga.clear();
@@ -33,12 +40,11 @@ export async function createInstance(input: InstanceOperationInput): Promise<{ h
       }
       upsertSearchAttributes([{ key: VcHostId, value: provisioned.hostId }]);
 
-      const host = onHost(provisioned.hostId, input.hostScheduleToStartSeconds);
-      saga.add('destroy on the host', async () => host.destroyInstance(await control.instanceSpec(op, instanceId)));
       // The host builds from the spec read with the address. A reset cannot hand it an earlier run's:
       // the step's marker is recorded with the build's scheduling, in one workflow task, and a reset
-      // to a workflow task runs that task's steps again.
-      await host.buildInstance(provisioned.spec);
+      // to a workflow task runs that task's steps again. A cancel waits for the build to be over, so
+      // the destroy comes after it.
+      await onHost(provisioned.hostId, input.hostScheduleToStartSeconds, 'wait').buildInstance(provisioned.spec);
 
       await control.settleInstance(op, instanceId, 'running', { from: ['provisioning'] });
       // Running: nothing may be undone any more.
