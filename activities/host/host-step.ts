@@ -62,6 +62,11 @@ export class HostSteps {
           }
         },
       }));
+    } catch (err) {
+      // A command killed by the step's cancellation fails with its own error: the step reports it as
+      // cancelled, which is what it is (a workflow waiting for the cancel to complete sees a cancel).
+      if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure)) throw new CancelledFailure(`cancelled: ${String((err as Error)?.message ?? err)}`);
+      throw err;
     } finally {
       clearInterval(ticker);
       release();

@@ -72,8 +72,9 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw('drop trigger instances_transition on instances');
   await knex.raw('drop function instances_check_transition()');
   await knex.schema.dropTable('instance_transitions');
-  await knex.raw(`update instances set state = 'failed' where state = 'repairing'`);
+  // The constraint goes first: while it stands, a repairing row cannot leave `repairing` (its repair_to is set).
   await knex.raw('alter table instances drop constraint instances_repair_to_check');
+  await knex.raw(`update instances set state = 'failed' where state = 'repairing'`);
   await knex.schema.alterTable('instances', (t) => t.dropColumn('repair_to'));
   await knex.raw('alter table instances drop constraint instances_state_check');
   await knex.raw(`alter table instances add constraint instances_state_check check (state in
