@@ -1,4 +1,6 @@
+import { CancelledFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { stepContext } from '../../host/run';
 import { createHostActivities } from '../../activities/host/instance-activities';
 import { DOCKER_LIKE, SimDriver } from '../../drivers/sim-driver';
 import type { InstanceSpec } from '../../drivers/instance-driver';
@@ -35,5 +37,39 @@ describe('sim driver', () => {
     expect(driver.addresses()).toEqual([]);
     for (let k = 0; k < 2; k++) await act(() => host.destroyInstance(s));
     expect((await inventory(host, false)).objects).toEqual([]);
+  });
+
+  test('a build is one host activity: twice, one running instance on its network; its heartbeats name each phase in order', async () => {
+    const driver = new SimDriver('docker', { registry: '127.0.0.1:5000', latencies: DOCKER_LIKE, scale: 0 });
+    const host = createHostActivities({ hostId: 'sim-unit', drivers: { docker: driver } });
+    const s = spec('i-2');
+    const phases: string[] = [];
+    for (let k = 0; k < 2; k++) {
+      const env = new MockActivityEnvironment();
+      env.on('heartbeat', (d: { phase?: string }) => { if (d?.phase && phases[phases.length - 1] !== d.phase) phases.push(d.phase); });
+      await env.run(() => host.buildInstance(s));
+    }
+    expect(phases).toEqual(['starting', 'ensureImage', 'createInstance', 'startInstance', 'plumbNetwork',
+      'starting', 'ensureImage', 'createInstance', 'startInstance', 'plumbNetwork']);
+    expect(driver.size).toBe(1);
+    expect((await inventory(host, false)).objects).toEqual([expect.objectContaining({ instanceId: 'i-2', state: 'running', attached: true })]);
+    expect(driver.addresses()).toEqual(['10.70.0.10']);
+  });
+
+  test('a build cut short by its cancellation reports a cancel, not the killed command\'s error', async () => {
+    const driver = new SimDriver('docker', { registry: '127.0.0.1:5000', latencies: DOCKER_LIKE, scale: 0 });
+    // A start that runs until the step's signal kills it, as a real command does.
+    driver.start = () => new Promise((_resolve, reject) => {
+      const { signal } = stepContext.getStore()!;
+      const kill = () => reject(new Error('docker start: The operation was aborted'));
+      if (signal.aborted) kill();
+      signal.addEventListener('abort', kill);
+    });
+    const host = createHostActivities({ hostId: 'sim-unit', drivers: { docker: driver } });
+    const env = new MockActivityEnvironment();
+    env.on('heartbeat', (d: { phase?: string }) => { if (d?.phase === 'startInstance') env.cancel(); });
+    const err = await env.run(() => host.buildInstance(spec('i-3'))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CancelledFailure);
+    expect((err as Error).message).toMatch(/aborted/);
   });
 });
