@@ -26,6 +26,11 @@ export type FaultAt = number | string | { name: string; nth: number };
 export type Fault = 'business' | 'infra' | 'block';
 
 let seq = 0;
+/** What a planned fault throws: a host step's or a control step's business refusal, or an infrastructure error. */
+const faultError = (fault: 'business' | 'infra', name: string, hostSide: boolean): Error => {
+  if (fault === 'infra') return new Error(`${name}: connection refused`);
+  return hostSide ? new PermanentDriverError(`${name} refused`) : new CapacityError(`${name} refused`);
+};
 const uid = (p: string) => `${p}-${++seq}`;
 
 export class FakeWorld {
@@ -94,8 +99,7 @@ export class FakeWorld {
     const f = (this.faults.get(subject) ?? []).find((x) => x.left > 0 && x.at === name);
     if (!f) return;
     f.left--;
-    if (f.fault === 'infra') throw new Error(`${name}: connection refused`);
-    throw name.startsWith('host.') ? new PermanentDriverError(`${name} refused`) : new CapacityError(`${name} refused`);
+    throw faultError(f.fault === 'infra' ? 'infra' : 'business', name, name.startsWith('host.'));
   }
   /** Where placement puts an instance (h1 unless told). */
   placeOn = new Map<string, string>();
@@ -146,11 +150,11 @@ export class FakeWorld {
         const f = (this.faults.get(subject) ?? []).find((x) => x.left > 0 && hits(x.at));
         if (f) {
           f.left--;
-          if (f.fault === 'business') throw (prefix ? new PermanentDriverError(`${name} refused`) : new CapacityError(`${name} refused`));
+          if (f.fault === 'business') throw faultError('business', name, prefix !== '');
           if (f.fault === 'infra') {
             // Its retry is the same call again (the same activity id); by index, the next one.
             if (typeof f.at === 'number') f.at++;
-            throw new Error(`${name}: connection refused`);
+            throw faultError('infra', name, prefix !== '');
           }
           this.blocked.set(subject, `${prefix}${name}`);
           const ctx = Context.current();
