@@ -3,6 +3,7 @@ import type { Db } from './connection';
 import { liveSince } from './host-liveness';
 import { toHostRow, type HostRow } from './hosts';
 import { cpuUsageOnHost, type InstanceRow } from './instances';
+import { clearStaleCopy } from './snapshots';
 import { CapacityError } from '../lib/errors';
 import { rankHosts, explainNoHost } from '../placement/rank';
 import { chooseCpuset } from '../placement/cpuset';
@@ -261,7 +262,10 @@ export async function releaseTargetHost(knex: Db, instanceId: string): Promise<v
   });
 }
 
-/** The move is done: the target claim becomes the instance's, the source's capacity goes back. */
+/**
+ * The move is done: the target claim becomes the instance's, the source's capacity goes back, and a stale
+ * copy recorded on the target (an earlier visit's, which the target's build replaced) is not stale any more.
+ */
 export async function commitTargetHost(knex: Db, instanceId: string): Promise<{ from: string | null; to: string }> {
   return knex.transaction(async (trx) => {
     const instance = await trx('instances').where({ id: instanceId }).forUpdate().first();
@@ -270,6 +274,7 @@ export async function commitTargetHost(knex: Db, instanceId: string): Promise<{ 
     await trx('instances').where({ id: instanceId }).update({
       host_id: instance.target_host_id, cpuset: instance.target_cpuset, target_host_id: null, target_cpuset: null, updated_at: trx.fn.now(),
     });
+    await clearStaleCopy(trx, instanceId, instance.target_host_id);
     return { from: instance.host_id, to: instance.target_host_id };
   });
 }

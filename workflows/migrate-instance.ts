@@ -139,7 +139,7 @@ export async function migrateInstance(input: MigrateInput): Promise<MigrateResul
 
       const target = onHost(claim.hostId);
       saga.add('destroy the target copy', async () => target.destroyInstance(await spec('target')));
-      await buildOnTarget(op, instanceId, target, claim.hostId, spec, restore, wasRunning);
+      await buildOnTarget(op, instanceId, claim.hostId, spec, restore, wasRunning);
 
       await control.commitMigration(op, instanceId, begun.sourceHostId, begun.priorState);
       // The instance lives on the target now: undoing anything would take it down or double its address.

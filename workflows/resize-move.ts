@@ -53,7 +53,7 @@ export async function resizeByMove(op: OpRef, saga: Saga, input: MoveInput, begu
   await progress('building on the target', { target: claim.hostId, snapshotId });
   const target = onHost(claim.hostId, input.hostScheduleToStartSeconds);
   saga.add('destroy the target copy', async () => target.destroyInstance(await spec('target')));
-  await buildOnTarget(op, instanceId, target, claim.hostId, spec, restore, prior === 'running');
+  await buildOnTarget(op, instanceId, claim.hostId, spec, restore, prior === 'running', input.hostScheduleToStartSeconds);
 
   await control.commitResizeMove(op, instanceId, prior);
   // The instance lives on the target at its new size: undoing anything now would take it down.

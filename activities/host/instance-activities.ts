@@ -68,6 +68,24 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
       });
     },
 
+    /**
+     * A move's copy on its target (a migration's, a resize's that moves) as one activity: whatever an
+     * earlier visit left here goes first (a stale copy of this very instance, or an earlier attempt's
+     * half-restored one), then the image, the copy from the spec's restore, and, if the instance ran,
+     * its start and its network. A retry builds it afresh the same way.
+     */
+    async buildCopy(spec: InstanceSpec, running: boolean): Promise<void> {
+      await steps.run('buildCopy', spec.instanceId, async (t) => {
+        const driver = driverFor(spec.kind);
+        await t.phase('clearTarget', () => driver.destroy(spec.instanceId));
+        await t.phase('ensureImage', () => t.exclusive(`image:${spec.image.id}`, () => driver.ensureImage(spec, (detail) => t.progress('ensureImage', { detail }))));
+        await t.phase('createInstance', () => driver.create(spec));
+        if (!running) return;
+        await t.phase('startInstance', () => driver.start(spec.instanceId));
+        await t.phase('plumbNetwork', () => driver.attachNetwork(spec));
+      });
+    },
+
     async createInstance(spec: InstanceSpec): Promise<void> {
       await steps.run('createInstance', spec.instanceId, () => driverFor(spec.kind).create(spec));
     },

@@ -264,6 +264,7 @@ export class FakeWorld {
         if (!i.target) throw new StateConflictError('no target claim to commit');
         const source = i.host;
         i.host = i.target; i.held = i.targetHeld; i.target = null; i.targetHeld = false;
+        w.stale.delete(`${i.host}:${id}`);
         if (source && source !== i.host) w.stale.add(`${source}:${id}`);
         i.memoryMb = i.resize.to; i.resize = null; w.move(i, state, ['resizing']);
       },
@@ -325,6 +326,7 @@ export class FakeWorld {
         w.assertRun(op); const i = w.must(id);
         if (i.state !== 'migrating') { if (i.state === to && !i.target) return; throw new StateConflictError('cannot commit'); }
         i.host = i.target; i.held = i.targetHeld; i.target = null; i.targetHeld = false;
+        w.stale.delete(`${i.host}:${id}`);
         if (source && source !== i.host) w.stale.add(`${source}:${id}`);
         w.move(i, to, ['migrating']);
       },
@@ -404,6 +406,16 @@ export class FakeWorld {
         w.point(spec.instanceId, 'host.buildInstance:startInstance');
         w.copies.set(key(spec.instanceId), 'running');
         w.point(spec.instanceId, 'host.buildInstance:plumbNetwork');
+      },
+      async buildCopy(spec: { instanceId: string; memoryMb: number }, running: boolean) {
+        w.copies.delete(key(spec.instanceId));
+        w.point(spec.instanceId, 'host.buildCopy:createInstance');
+        w.copies.set(key(spec.instanceId), 'stopped');
+        w.copySize.set(key(spec.instanceId), spec.memoryMb);
+        if (!running) return;
+        w.point(spec.instanceId, 'host.buildCopy:startInstance');
+        w.copies.set(key(spec.instanceId), 'running');
+        w.point(spec.instanceId, 'host.buildCopy:plumbNetwork');
       },
       async ensureImage() {},
       async createInstance(spec: { instanceId: string; memoryMb: number }) {

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { seedIds, apiClient, createBody, testDb, waitForOperation, type ApiClient } from '../helpers/platform';
 import { HOST_A, HOST_B } from '../helpers/env';
-import { claimHost, ensureRankIndex, releaseHost, topCandidates } from '../../db/placement';
+import { claimHost, claimTargetHost, commitTargetHost, ensureRankIndex, releaseHost, topCandidates } from '../../db/placement';
 import { rankHosts } from '../../placement/rank';
 import { CapacityError } from '../../lib/errors';
 import type { InstanceRow } from '../../db/instances';
@@ -73,6 +73,23 @@ describe('placement against the database', () => {
     expect((await db('hosts').where({ id: 'numa-1' }).first()).used_vcpus).toBe(8);
     const again = await claimHost(db, (await instance('numa', { vcpus: 2 })).id, over, LIVE);
     expect(again.cpuset).toEqual([0, 1]);
+  });
+
+  test('a move\'s commit: the target claim becomes the instance\'s, the source\'s capacity goes back, a stale copy recorded on the target is forgotten', async () => {
+    await zone('move');
+    await db('hosts').insert([host('move-1', 'move'), host('move-2', 'move')]);
+    const row = await instance('move', { vcpus: 2, requested_host_id: 'move-1' });
+    await claimHost(db, row.id, ratios, LIVE);
+    await db('instances').where({ id: row.id }).update({ state: 'migrating' });
+    const target = await claimTargetHost(db, row.id, 'move-2', ratios, LIVE);
+    expect(target.hostId).toBe('move-2');
+    // An earlier visit's copy on the target (the move's build replaced it), and one on a third host.
+    await db('stale_copies').insert([{ instance_id: row.id, host_id: 'move-2', kind: 'docker' }, { instance_id: row.id, host_id: 'move-1', kind: 'docker' }]);
+    expect(await commitTargetHost(db, row.id)).toEqual({ from: 'move-1', to: 'move-2' });
+    expect(await db('instances').where({ id: row.id }).first()).toMatchObject({ host_id: 'move-2', target_host_id: null, cpuset: target.cpuset });
+    const used = Object.fromEntries((await db('hosts').where({ zone_id: 'move' }).select('id', 'used_vcpus')).map((h) => [h.id, h.used_vcpus]));
+    expect(used).toEqual({ 'move-1': 0, 'move-2': 2 });
+    expect(await db('stale_copies').where({ instance_id: row.id }).pluck('host_id')).toEqual(['move-1']);
   });
 
   test('capacity is re-checked under the lock: 12 concurrent claims on room for 8 give exactly 8', async () => {

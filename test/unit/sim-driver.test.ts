@@ -56,6 +56,29 @@ describe('sim driver', () => {
     expect(driver.addresses()).toEqual(['10.70.0.10']);
   });
 
+  test('a move\'s build on its target replaces what an earlier visit left there, and starts the copy only if the instance ran', async () => {
+    const driver = new SimDriver('docker', { registry: '127.0.0.1:5000', latencies: DOCKER_LIKE, scale: 0 });
+    const host = createHostActivities({ hostId: 'sim-unit', drivers: { docker: driver } });
+    // A stale copy of this very instance: running, on its network, at its old size.
+    await act(() => host.buildInstance(spec('i-4')));
+    const bigger = { ...spec('i-4'), memoryMb: 128 };
+    const phases: string[] = [];
+    const env = new MockActivityEnvironment();
+    env.on('heartbeat', (d: { phase?: string }) => { if (d?.phase && phases[phases.length - 1] !== d.phase) phases.push(d.phase); });
+    await env.run(() => host.buildCopy(bigger, false));
+    expect(phases).toEqual(['starting', 'clearTarget', 'ensureImage', 'createInstance']);
+    expect((await inventory(host, true)).objects).toEqual([
+      expect.objectContaining({ instanceId: 'i-4', state: 'stopped', attached: false, detail: expect.objectContaining({ memoryMb: 128 }) }),
+    ]);
+    expect(driver.addresses()).toEqual([]);
+    for (let k = 0; k < 2; k++) await act(() => host.buildCopy(bigger, true));
+    expect(driver.size).toBe(1);
+    expect((await inventory(host, true)).objects).toEqual([
+      expect.objectContaining({ instanceId: 'i-4', state: 'running', attached: true, detail: expect.objectContaining({ memoryMb: 128 }) }),
+    ]);
+    expect(driver.addresses()).toEqual(['10.70.0.10']);
+  });
+
   test('a build cut short by its cancellation reports a cancel, not the killed command\'s error', async () => {
     const driver = new SimDriver('docker', { registry: '127.0.0.1:5000', latencies: DOCKER_LIKE, scale: 0 });
     // A start that runs until the step's signal kills it, as a real command does.

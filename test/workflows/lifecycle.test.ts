@@ -337,7 +337,7 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
   test('migrate: a target copy that cannot be destroyed leaves the instance repairing, the source stopped; the repair restores it', async () => {
     const inst = world.placed('running');
     const op = world.addOp('migrate', { instanceId: inst.id }, 'running');
-    world.faultAt(inst.id, 'host.plumbNetwork', 'business');
+    world.faultAt(inst.id, 'host.buildCopy:plumbNetwork', 'business');
     world.faultAt(inst.id, 'host.destroyInstance', 'business');
     expect(await drive(migrateInstance, { operationId: op.id, instanceId: inst.id, snapshot: 'none' }, inst.id)).toBe('failed');
     expect(inst).toMatchObject({ state: 'repairing', repairTo: 'running', target: 'h2', targetHeld: true });
@@ -348,13 +348,41 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
     expect(world.copiesOf(inst.id)).toEqual(['h1']);
   });
 
+  test('migrate: a failure inside the target\'s build (its copy made, then started) leaves the instance on its source and nothing on the target', async () => {
+    for (const point of ['host.buildCopy:createInstance', 'host.buildCopy:startInstance', 'host.buildCopy:plumbNetwork']) {
+      const inst = world.placed('running');
+      const op = world.addOp('migrate', { instanceId: inst.id }, 'running');
+      world.faultAt(inst.id, point, 'business');
+      expect([point, await drive(migrateInstance, { operationId: op.id, instanceId: inst.id, snapshot: 'none' }, inst.id)]).toEqual([point, 'failed']);
+      expect([point, inst]).toEqual([point, expect.objectContaining({ state: 'running', host: 'h1', target: null, targetHeld: false })]);
+      expect([point, world.copiesOf(inst.id)]).toEqual([point, ['h1']]);
+      expect(world.copies.get(`h1:${inst.id}`)).toBe('running');
+      consistent(inst);
+    }
+  });
+
+  test('migrate onto a host that still has a stale copy of the instance: the copy is built afresh and the record of the stale one goes with the commit', async () => {
+    const inst = world.placed('stopped');
+    world.copies.set(`h2:${inst.id}`, 'running');
+    world.stale.add(`h2:${inst.id}`);
+    const op = world.addOp('migrate', { instanceId: inst.id }, 'stopped');
+    expect(await drive(migrateInstance, { operationId: op.id, instanceId: inst.id, snapshot: 'none' }, inst.id)).toBe('succeeded');
+    expect(inst).toMatchObject({ state: 'stopped', host: 'h2', target: null });
+    expect(world.copiesOf(inst.id)).toEqual(['h2']);
+    expect(world.copies.get(`h2:${inst.id}`)).toBe('stopped');
+    expect([...world.stale].filter((k) => k.endsWith(inst.id))).toEqual([]);
+    expect(world.steps.get(inst.id)).toEqual(expect.arrayContaining(['host.buildCopy', 'commitMigration']));
+    expect(world.steps.get(inst.id)).not.toContain('host.createInstance');
+    consistent(inst);
+  });
+
   test('evacuate: cancelled while a move runs, that move is undone and the host is enabled again; done, it is disabled and an instance deleted meanwhile is skipped', async () => {
     const host = 'h4';
     const a = world.placed('running', host);
     const b = world.placed('stopped', host);
     world.hostState.set(host, 'draining');
     const op = world.addOp('evacuate', { hostId: host }, 'enabled');
-    world.faultAt(a.id, 'host.createInstance', 'block');
+    world.faultAt(a.id, 'host.buildCopy', 'block');
     const h = await start(evacuateHost, { operationId: op.id, hostId: host, concurrency: 1, requestedBy: null });
     await until('the first move to block', () => world.blocked.has(a.id));
     await h.cancel();
