@@ -27,6 +27,7 @@ describe('placement against the database', () => {
     const instances = db('instances').whereIn('zone_id', made).select('id');
     await db('ip_addresses').whereIn('instance_id', instances).update({ state: 'free', instance_id: null });
     await db('operations').whereIn('instance_id', instances).delete();
+    await db('stale_copies').whereIn('instance_id', instances).delete();
     await db('instances').whereIn('zone_id', made).delete();
     const hosts = db('hosts').whereIn('zone_id', made).select('id');
     for (const t of ['operations', 'stale_copies']) await db(t).whereIn('host_id', hosts).delete();
@@ -80,7 +81,6 @@ describe('placement against the database', () => {
     await db('hosts').insert([host('move-1', 'move'), host('move-2', 'move')]);
     const row = await instance('move', { vcpus: 2, requested_host_id: 'move-1' });
     await claimHost(db, row.id, ratios, LIVE);
-    await db('instances').where({ id: row.id }).update({ state: 'migrating' });
     const target = await claimTargetHost(db, row.id, 'move-2', ratios, LIVE);
     expect(target.hostId).toBe('move-2');
     // An earlier visit's copy on the target (the move's build replaced it), and one on a third host.
