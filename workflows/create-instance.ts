@@ -2,6 +2,7 @@ import { patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { control, onHost } from './activity-options';
 import { LIFECYCLE_V2, runOperation } from './operation';
 import { VcHostId } from './search-attributes';
+import type { OpRef } from '../db/operations';
 import { createInstance as legacyCreateInstance } from './legacy/create-instance';
 import { createInstanceBySteps } from './legacy/create-instance-by-steps';
 
@@ -9,10 +10,12 @@ export interface InstanceOperationInput { instanceId: string; operationId: strin
 
 /** Creates started before this marker took a local activity per control step and an activity per host step. */
 export const CREATE_ONE_HOST_STEP = 'create-one-host-step';
+/** Creates started before this marker settled the instance and closed the operation in two local activities. */
+export const CREATE_COMPLETE_IN_ONE = 'create-complete-in-one';
 
 /**
  * provision (begin, place, allocate the address, the spec) -> (host) build: image, create, start,
- * network -> running. Undone in reverse on failure or cancel; a copy that cannot be destroyed keeps
+ * network -> running, with the operation closed in the same transaction. Undone in reverse on failure or cancel; a copy that cannot be destroyed keeps
  * the address and the capacity held (the instance is `repairing`) until a repair destroys it.
  *
  * Two steps where there were eight (bench/profile-create): each step costs the control worker a local
@@ -22,6 +25,7 @@ export async function createInstance(input: InstanceOperationInput): Promise<{ h
   if (!patched(LIFECYCLE_V2)) return legacyCreateInstance(input);
   if (!patched(CREATE_ONE_HOST_STEP)) return createInstanceBySteps(input);
   const { instanceId } = input;
+  const completeInOne = patched(CREATE_COMPLETE_IN_ONE);
   return runOperation(input.operationId, {
     async run(op, saga, { reopened }) {
       // Both undos come before the first step. The copy's is there too because a run reset into this
@@ -45,12 +49,16 @@ export async function createInstance(input: InstanceOperationInput): Promise<{ h
       // to a workflow task runs that task's steps again. A cancel waits for the build to be over, so
       // the destroy comes after it.
       await onHost(provisioned.hostId, input.hostScheduleToStartSeconds, 'wait').buildInstance(provisioned.spec);
+      // The undos stay registered: completeCreate makes the instance running and closes the operation
+      // in one transaction, or does neither.
+      if (completeInOne) return { hostId: provisioned.hostId, ip: provisioned.ip };
 
       await control.settleInstance(op, instanceId, 'running', { from: ['provisioning'] });
       // Running: nothing may be undone any more.
       saga.clear();
       return { hostId: provisioned.hostId, ip: provisioned.ip };
     },
+    ...(completeInOne ? { succeed: (op: OpRef, result: { hostId: string; ip: string }) => control.completeCreate(op, instanceId, result) } : {}),
     async settle(op, f) {
       await control.settleInstance(op, instanceId, f.stuck ? 'repairing' : 'failed', {
         from: ['pending', 'provisioning'], failure: f.reason, repairTo: 'failed', onlyIfOwned: true,

@@ -31,6 +31,13 @@ export interface OperationSteps<T> {
   settle?(op: OpRef, failure: Failure): Promise<void>;
   /** What the operation row records as its result (the workflow's own result by default). */
   recorded?(result: T): unknown;
+  /**
+   * Instead of closing the row as succeeded on its own: a last step that closes it in the same
+   * transaction as the operation's own commit (the undos stay registered until it is done, and it
+   * commits everything or nothing). It runs to its end even when a cancel comes meanwhile: once it
+   * committed, the operation is done, and undoing it would leave a succeeded row over nothing.
+   */
+  succeed?(op: OpRef, result: T): Promise<void>;
 }
 
 /** A reset run can resume mid-way with results read by another run: it starts over, at most this often. */
@@ -70,7 +77,8 @@ export async function runOperation<T>(operationId: string, steps: OperationSteps
     let failure: unknown;
     try {
       const result = await steps.run(op, saga, claimed);
-      await control.finishOperation(op, { state: 'succeeded', result: steps.recorded ? steps.recorded(result) : result });
+      if (steps.succeed) await CancellationScope.nonCancellable(() => steps.succeed!(op, result));
+      else await control.finishOperation(op, { state: 'succeeded', result: steps.recorded ? steps.recorded(result) : result });
       return result;
     } catch (err) {
       if (err instanceof ContinueAsNew) throw err;

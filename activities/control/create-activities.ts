@@ -2,10 +2,10 @@ import type { Knex } from 'knex';
 import { claimHost } from '../../db/placement';
 import { allocateAddress } from '../../db/ipam';
 import { lockInstance, transitionInstance } from '../../db/instances';
-import { setOperationHost, type OpRef } from '../../db/operations';
+import { assertRun, finishOperation, getOperation, setOperationHost, type OpRef } from '../../db/operations';
 import { getUser } from '../../db/users';
 import { reserveQuota } from '../../db/grants';
-import { ConflictError, StateConflictError, isUniqueViolation } from '../../lib/errors';
+import { ConflictError, RunSupersededError, StateConflictError, isUniqueViolation } from '../../lib/errors';
 import type { InstanceState } from '../../lib/instance-states';
 import { inRun, readSpec, releaseHoldings, type ControlDeps, type HostedSpec } from './instance-activities';
 
@@ -55,6 +55,26 @@ export function createCreateActivities({ db, ratios, hostLiveSeconds }: Pick<Con
         await setOperationHost(trx, op.operationId, claim.hostId);
         const allocation = await allocateAddress(trx, (await lockInstance(trx, instanceId))!);
         return { done: false, hostId: claim.hostId, ip: allocation.ip, spec: await readSpec(trx, instanceId) };
+      });
+    },
+
+    /**
+     * The create's end, one transaction where there were two local activities (settle, then close the
+     * operation): the instance running and its operation succeeded with `result`, or neither, so a
+     * failure here leaves everything to the create's undos. Found done by this run (a retry after a
+     * lost answer), it changes nothing.
+     */
+    async completeCreate(op: OpRef, instanceId: string, result: { hostId: string; ip: string }): Promise<void> {
+      await db.transaction(async (trx) => {
+        try {
+          await assertRun(trx, op);
+        } catch (err) {
+          const row = err instanceof RunSupersededError ? await getOperation(trx, op.operationId) : undefined;
+          if (row?.state === 'succeeded' && row.run_id === op.runId) return;
+          throw err;
+        }
+        await transitionInstance(trx, instanceId, 'running', { from: ['provisioning'] });
+        await finishOperation(trx, op, { state: 'succeeded', result });
       });
     },
 

@@ -217,6 +217,13 @@ export class FakeWorld {
         i.ip ??= `10.0.0.${w.nextIp++}`;
         return { done: false, hostId: i.host!, ip: i.ip, spec: w.spec(i) };
       },
+      async completeCreate(op: OpRef, id: string, result: unknown) {
+        const o = w.ops.get(op.operationId)!;
+        if (o.runId === op.runId && o.state === 'succeeded') return;
+        w.assertRun(op);
+        w.move(w.must(id), 'running', ['provisioning']);
+        Object.assign(o, { state: 'succeeded', result });
+      },
       async releaseCreateHoldings(op: OpRef, id: string) {
         w.assertRun(op); const i = w.must(id);
         if (i.state === 'pending' || i.state === 'provisioning') w.release(i);
