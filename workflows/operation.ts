@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, ContinueAsNew, TemporalFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, CancelledFailure, ContinueAsNew, TemporalFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { control, failureType } from './activity-options';
 import { Saga, reasonOf } from './saga';
 import type { OpRef } from '../db/operations';
@@ -66,19 +66,26 @@ export async function runOperation<T>(operationId: string, steps: OperationSteps
   for (let restart = 0; ; restart++) {
     // Taking the row comes first and on its own: a run that cannot take it (a reset while another
     // operation runs on the instance) owns nothing to close or undo.
-    let claimed: { reopened: boolean };
+    let claimed: { reopened: boolean; finished?: { result: unknown } };
     try {
       // Even when cancelled before its first step, the run takes the row, so it can close it as cancelled.
       claimed = await CancellationScope.nonCancellable(() => control.beginOperation(op));
     } catch (err) {
       throw asWorkflowFailure(err);
     }
+    // This run succeeded already, in a workflow task whose answer was lost (then its undos found the
+    // row closed, and it started over): the row's result is the workflow's.
+    if (claimed.finished && !steps.recorded) return claimed.finished.result as T;
     const saga = new Saga();
     let failure: unknown;
     try {
       const result = await steps.run(op, saga, claimed);
-      if (steps.succeed) await CancellationScope.nonCancellable(() => steps.succeed!(op, result));
-      else await control.finishOperation(op, { state: 'succeeded', result: steps.recorded ? steps.recorded(result) : result });
+      if (steps.succeed) {
+        // A cancel that came before the commit undoes the operation, as it would at any earlier step
+        // (a host step that finished anyway, say); one that comes during the commit is too late.
+        if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled');
+        await CancellationScope.nonCancellable(() => steps.succeed!(op, result));
+      } else await control.finishOperation(op, { state: 'succeeded', result: steps.recorded ? steps.recorded(result) : result });
       return result;
     } catch (err) {
       if (err instanceof ContinueAsNew) throw err;

@@ -87,9 +87,9 @@ export function createInstanceActivities({ db, ratios, hostLiveSeconds, registry
     },
 
     /** This run takes the operation (the first step of every run; see workflows/operation.ts). */
-    async beginOperation(op: OpRef): Promise<{ reopened: boolean }> {
-      const { reopened } = await db.transaction((trx) => claimOperation(trx, op));
-      return { reopened };
+    async beginOperation(op: OpRef): Promise<{ reopened: boolean; finished?: { result: unknown } }> {
+      const { row, reopened, finished } = await db.transaction((trx) => claimOperation(trx, op));
+      return finished ? { reopened, finished: { result: row.result } } : { reopened };
     },
 
     /** The check alone: this run still owns the operation (before a host step that needs no spec). */

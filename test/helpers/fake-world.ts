@@ -280,7 +280,11 @@ export class FakeWorld {
         if (i.state !== 'resizing' || !i.resize) return;
         i.memoryMb = i.resize.from; w.move(i, 'repairing', ['resizing'], { failure, repairTo: state });
       },
-      async beginOperation(op: OpRef) { return { reopened: w.claim(op).reopened }; },
+      async beginOperation(op: OpRef) {
+        const o = w.ops.get(op.operationId)!;
+        if (o.state === 'succeeded' && o.runId === op.runId) return { reopened: false, finished: { result: o.result } };
+        return { reopened: w.claim(op).reopened };
+      },
       async beginDelete(op: OpRef, id: string, reopened: boolean) {
         const o = w.assertRun(op); const i = w.must(id);
         if (i.state === 'deleted') return { done: true, priorState: o.prior };

@@ -182,20 +182,24 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
     expect(inst.state).toBe('failed');
   });
 
-  test('create: a cancel that comes while the create completes does not undo it (the instance runs, the operation succeeded, the copy stays)', async () => {
-    const inst = world.addInstance('pending');
-    const op = world.addOp('create', { instanceId: inst.id }, 'pending');
-    // Two failed attempts: the step is retried after a backoff, and the cancel lands in it.
-    world.faultAt(inst.id, 'completeCreate', 'infra', 2);
-    const h = await start(createInstance, { instanceId: inst.id, operationId: op.id });
-    await until('the create to complete', () => (world.calls.get(inst.id) ?? []).includes('completeCreate'));
-    await h.cancel();
-    expect(await outcome(h)).toBe('succeeded');
-    expect(world.ops.get(op.id)!.state).toBe('succeeded');
-    expect(inst).toMatchObject({ state: 'running', held: true });
-    expect(inst.ip).not.toBeNull();
-    expect(world.copiesOf(inst.id)).toEqual(['h1']);
-    consistent(inst);
+  test('create: a cancel that comes while the create completes does not undo it, nor one after a commit whose workflow task was lost', async () => {
+    // One failed attempt: the step is retried after a backoff in its workflow task, and the cancel lands
+    // meanwhile. Three: the retries outlast the 1 s workflow task, which times out after the commit, and
+    // the next task, which has the cancel, finds the operation closed by this very run.
+    for (const failures of [1, 3]) {
+      const inst = world.addInstance('pending');
+      const op = world.addOp('create', { instanceId: inst.id }, 'pending');
+      world.faultAt(inst.id, 'completeCreate', 'infra', failures);
+      const h = await start(createInstance, { instanceId: inst.id, operationId: op.id });
+      await until('the create to complete', () => (world.calls.get(inst.id) ?? []).includes('completeCreate'));
+      await h.cancel();
+      expect([failures, await outcome(h)]).toEqual([failures, 'succeeded']);
+      expect([failures, world.ops.get(op.id)!.state]).toEqual([failures, 'succeeded']);
+      expect(inst).toMatchObject({ state: 'running', held: true });
+      expect(inst.ip).not.toBeNull();
+      expect([failures, world.copiesOf(inst.id)]).toEqual([failures, ['h1']]);
+      consistent(inst);
+    }
   });
 
   test('create: a control step that keeps failing retries (locally, then as an ordinary activity) and the create succeeds', async () => {
