@@ -15,8 +15,9 @@ export const CREATE_COMPLETE_IN_ONE = 'create-complete-in-one';
 
 /**
  * provision (begin, place, allocate the address, the spec) -> (host) build: image, create, start,
- * network -> running, with the operation closed in the same transaction. Undone in reverse on failure or cancel; a copy that cannot be destroyed keeps
- * the address and the capacity held (the instance is `repairing`) until a repair destroys it.
+ * network -> running, with the operation closed in the same transaction. Undone in reverse on failure
+ * or cancel; a copy that cannot be destroyed keeps the address and the capacity held (the instance is
+ * `repairing`) until a repair destroys it.
  *
  * Two steps where there were eight (bench/profile-create): each step costs the control worker a local
  * activity or a workflow task, and the host phases are named in the build's heartbeat details instead.

@@ -74,8 +74,9 @@ export async function runOperation<T>(operationId: string, steps: OperationSteps
       throw asWorkflowFailure(err);
     }
     // This run succeeded already, in a workflow task whose answer was lost (then its undos found the
-    // row closed, and it started over): the row's result is the workflow's.
-    if (claimed.finished && !steps.recorded) return claimed.finished.result as T;
+    // row closed, and it started over): the row's result is the workflow's (what `recorded` made of it,
+    // if the operation has one).
+    if (claimed.finished) return claimed.finished.result as T;
     const saga = new Saga();
     let failure: unknown;
     try {
@@ -85,7 +86,9 @@ export async function runOperation<T>(operationId: string, steps: OperationSteps
         // (a host step that finished anyway, say); one that comes during the commit is too late.
         if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled');
         await CancellationScope.nonCancellable(() => steps.succeed!(op, result));
-      } else await control.finishOperation(op, { state: 'succeeded', result: steps.recorded ? steps.recorded(result) : result });
+      } else {
+        await control.finishOperation(op, { state: 'succeeded', result: steps.recorded ? steps.recorded(result) : result });
+      }
       return result;
     } catch (err) {
       if (err instanceof ContinueAsNew) throw err;
