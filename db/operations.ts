@@ -63,13 +63,17 @@ export async function listOperations<T>(db: Db, f: OperationFilter, page: PageRe
  * (then a finished row is reopened: the Temporal UI's way to retry). Reopening obeys the one-running-
  * operation-per-instance rule, so a reset never runs beside another operation on the instance.
  */
+/** The row was closed as succeeded by this very run (its commit went through, its answer may have been lost). */
+export const succeededBy = (row: Pick<OperationRow, 'state' | 'run_id'> | undefined, op: OpRef): boolean =>
+  row?.state === 'succeeded' && row.run_id === op.runId;
+
 export async function claimOperation(trx: Db, op: OpRef): Promise<{ row: OperationRow; reopened: boolean; finished?: true }> {
   const row = await trx('operations').where({ id: op.operationId }).forUpdate().first() as OperationRow | undefined;
   if (!row) throw new ConflictError(`operation ${op.operationId} does not exist`);
   // This very run closed it as succeeded, in a workflow task whose answer was lost (the commit went
   // through, the task timed out); the run, replaying, came here again. It is done: reopened, a cancel
   // that came meanwhile would undo an operation that succeeded.
-  if (row.state === 'succeeded' && row.run_id === op.runId) return { row, reopened: false, finished: true };
+  if (succeededBy(row, op)) return { row, reopened: false, finished: true };
   const reopened = row.state !== 'running';
   try {
     const [updated] = await trx('operations').where({ id: op.operationId })

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { claimHost } from '../../db/placement';
 import { allocateAddress } from '../../db/ipam';
 import { lockInstance, transitionInstance } from '../../db/instances';
-import { assertRun, finishOperation, getOperation, setOperationHost, type OpRef } from '../../db/operations';
+import { assertRun, finishOperation, getOperation, setOperationHost, succeededBy, type OpRef } from '../../db/operations';
 import { getUser } from '../../db/users';
 import { reserveQuota } from '../../db/grants';
 import { ConflictError, RunSupersededError, StateConflictError, isUniqueViolation } from '../../lib/errors';
@@ -69,8 +69,7 @@ export function createCreateActivities({ db, ratios, hostLiveSeconds }: Pick<Con
         try {
           await assertRun(trx, op);
         } catch (err) {
-          const row = err instanceof RunSupersededError ? await getOperation(trx, op.operationId) : undefined;
-          if (row?.state === 'succeeded' && row.run_id === op.runId) return;
+          if (err instanceof RunSupersededError && succeededBy(await getOperation(trx, op.operationId), op)) return;
           throw err;
         }
         await transitionInstance(trx, instanceId, 'running', { from: ['provisioning'] });

@@ -2,7 +2,7 @@ import type { EngineObject, InstanceDriver, InstanceKind, InstanceSpec, Snapshot
 import { PermanentDriverError } from '../../drivers/instance-driver';
 import { probeAddresses, type ProbeRequest } from '../../host/probe';
 import type { Action, SettledState } from '../../lib/instance-states';
-import { HostSteps } from './host-step';
+import { HostSteps, type StepTools } from './host-step';
 
 export interface HostDeps {
   hostId: string;
@@ -46,6 +46,20 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
     return done;
   }
 
+  /**
+   * A copy built from its spec, one phase at a time (each named in the heartbeat details): the image
+   * (alone per image: two instances of one template share its cache), the engine object, and, if it is
+   * to run, its start and its network. Each phase is idempotent, so a retry runs them all again.
+   */
+  async function buildPhases(t: StepTools, spec: InstanceSpec, running: boolean): Promise<void> {
+    const driver = driverFor(spec.kind);
+    await t.phase('ensureImage', () => t.exclusive(`image:${spec.image.id}`, () => driver.ensureImage(spec, (detail) => t.progress('ensureImage', { detail }))));
+    await t.phase('createInstance', () => driver.create(spec));
+    if (!running) return;
+    await t.phase('startInstance', () => driver.start(spec.instanceId));
+    await t.phase('plumbNetwork', () => driver.attachNetwork(spec));
+  }
+
   return {
     async ensureImage(spec: InstanceSpec): Promise<void> {
       // Keyed by image: two instances of one template share its cache.
@@ -59,13 +73,7 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
      * all again and each finds what an earlier attempt did.
      */
     async buildInstance(spec: InstanceSpec): Promise<void> {
-      await steps.run('buildInstance', spec.instanceId, async (t) => {
-        const driver = driverFor(spec.kind);
-        await t.phase('ensureImage', () => t.exclusive(`image:${spec.image.id}`, () => driver.ensureImage(spec, (detail) => t.progress('ensureImage', { detail }))));
-        await t.phase('createInstance', () => driver.create(spec));
-        await t.phase('startInstance', () => driver.start(spec.instanceId));
-        await t.phase('plumbNetwork', () => driver.attachNetwork(spec));
-      });
+      await steps.run('buildInstance', spec.instanceId, (t) => buildPhases(t, spec, true));
     },
 
     /**
@@ -76,13 +84,8 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
      */
     async buildCopy(spec: InstanceSpec, running: boolean): Promise<void> {
       await steps.run('buildCopy', spec.instanceId, async (t) => {
-        const driver = driverFor(spec.kind);
-        await t.phase('clearTarget', () => driver.destroy(spec.instanceId));
-        await t.phase('ensureImage', () => t.exclusive(`image:${spec.image.id}`, () => driver.ensureImage(spec, (detail) => t.progress('ensureImage', { detail }))));
-        await t.phase('createInstance', () => driver.create(spec));
-        if (!running) return;
-        await t.phase('startInstance', () => driver.start(spec.instanceId));
-        await t.phase('plumbNetwork', () => driver.attachNetwork(spec));
+        await t.phase('clearTarget', () => driverFor(spec.kind).destroy(spec.instanceId));
+        await buildPhases(t, spec, running);
       });
     },
 

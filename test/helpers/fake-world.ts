@@ -173,6 +173,11 @@ export class FakeWorld {
     if (!i) throw new StateConflictError(`instance ${id} does not exist`);
     return i;
   }
+  /** As db/operations.ts succeededBy: the operation was closed as succeeded by this very run. */
+  private succeededBy(op: OpRef): boolean {
+    const o = this.ops.get(op.operationId);
+    return o?.state === 'succeeded' && o.runId === op.runId;
+  }
   private assertRun(op: OpRef): Op {
     const o = this.ops.get(op.operationId);
     if (!o || o.state !== 'running' || o.runId !== op.runId) throw new RunSupersededError(`operation ${op.operationId} is not this run's`);
@@ -218,9 +223,8 @@ export class FakeWorld {
         return { done: false, hostId: i.host!, ip: i.ip, spec: w.spec(i) };
       },
       async completeCreate(op: OpRef, id: string, result: unknown) {
-        const o = w.ops.get(op.operationId)!;
-        if (o.runId === op.runId && o.state === 'succeeded') return;
-        w.assertRun(op);
+        if (w.succeededBy(op)) return;
+        const o = w.assertRun(op);
         w.move(w.must(id), 'running', ['provisioning']);
         Object.assign(o, { state: 'succeeded', result });
       },
@@ -281,8 +285,7 @@ export class FakeWorld {
         i.memoryMb = i.resize.from; w.move(i, 'repairing', ['resizing'], { failure, repairTo: state });
       },
       async beginOperation(op: OpRef) {
-        const o = w.ops.get(op.operationId)!;
-        if (o.state === 'succeeded' && o.runId === op.runId) return { reopened: false, finished: { result: o.result } };
+        if (w.succeededBy(op)) return { reopened: false, finished: { result: w.ops.get(op.operationId)!.result } };
         return { reopened: w.claim(op).reopened };
       },
       async beginDelete(op: OpRef, id: string, reopened: boolean) {

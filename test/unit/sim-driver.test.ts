@@ -15,6 +15,12 @@ describe('sim driver', () => {
   });
   const act = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>;
   const inventory = (host: ReturnType<typeof createHostActivities>, detail: boolean) => act<HostInventory>(() => host.inventory(detail));
+  /** Runs `fn` as an activity, adding to `phases` each phase its heartbeats name, in order. */
+  const withPhases = <T>(phases: string[], fn: () => Promise<T>): Promise<T> => {
+    const env = new MockActivityEnvironment();
+    env.on('heartbeat', (d: { phase?: string }) => { if (d?.phase && phases[phases.length - 1] !== d.phase) phases.push(d.phase); });
+    return env.run(fn) as Promise<T>;
+  };
 
   test('a create through the host activities, each step twice, leaves one running instance with its network; destroy twice leaves none', async () => {
     const driver = new SimDriver('docker', { registry: '127.0.0.1:5000', latencies: DOCKER_LIKE, scale: 0 });
@@ -44,11 +50,7 @@ describe('sim driver', () => {
     const host = createHostActivities({ hostId: 'sim-unit', drivers: { docker: driver } });
     const s = spec('i-2');
     const phases: string[] = [];
-    for (let k = 0; k < 2; k++) {
-      const env = new MockActivityEnvironment();
-      env.on('heartbeat', (d: { phase?: string }) => { if (d?.phase && phases[phases.length - 1] !== d.phase) phases.push(d.phase); });
-      await env.run(() => host.buildInstance(s));
-    }
+    for (let k = 0; k < 2; k++) await withPhases(phases, () => host.buildInstance(s));
     expect(phases).toEqual(['starting', 'ensureImage', 'createInstance', 'startInstance', 'plumbNetwork',
       'starting', 'ensureImage', 'createInstance', 'startInstance', 'plumbNetwork']);
     expect(driver.size).toBe(1);
@@ -63,9 +65,7 @@ describe('sim driver', () => {
     await act(() => host.buildInstance(spec('i-4')));
     const bigger = { ...spec('i-4'), memoryMb: 128 };
     const phases: string[] = [];
-    const env = new MockActivityEnvironment();
-    env.on('heartbeat', (d: { phase?: string }) => { if (d?.phase && phases[phases.length - 1] !== d.phase) phases.push(d.phase); });
-    await env.run(() => host.buildCopy(bigger, false));
+    await withPhases(phases, () => host.buildCopy(bigger, false));
     expect(phases).toEqual(['starting', 'clearTarget', 'ensureImage', 'createInstance']);
     expect((await inventory(host, true)).objects).toEqual([
       expect.objectContaining({ instanceId: 'i-4', state: 'stopped', attached: false, detail: expect.objectContaining({ memoryMb: 128 }) }),
