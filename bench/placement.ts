@@ -48,9 +48,10 @@ async function main() {
         const times: number[] = [];
         for (let s = 0; s < SAMPLES; s++) {
           const id = crypto.randomUUID();
-          await db('instances').insert({ id, name: `p-${s}-${app}`, owner_id: owner, zone_id: zone, kind: 'docker', app, image_id: image, vcpus: 2, memory_mb: 2048, disk_gb: 10 });
+          // The row as the create's begin hands it to the claim (create-activities.ts provisionCreate).
+          const [row] = await db('instances').insert({ id, name: `p-${s}-${app}`, owner_id: owner, zone_id: zone, kind: 'docker', app, image_id: image, vcpus: 2, memory_mb: 2048, disk_gb: 10 }).returning('*');
           const t0 = performance.now();
-          await claimHost(db, id, ratios, 60);
+          await claimHost(db, row, ratios, 60);
           times.push(performance.now() - t0);
           await releaseHost(db, id);
           await db('instances').where({ id }).del();

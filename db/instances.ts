@@ -83,16 +83,23 @@ export async function transitionInstance(db: Db, id: string, to: InstanceState, 
   throw new StateConflictError(`instance ${id} is ${now.state}: it cannot become ${to}`);
 }
 
-/** CPUs taken on a host: its instances' cpusets and those of migrations claiming it as target. */
-export async function cpuUsageOnHost(db: Db, hostId: string, exceptInstanceId: string): Promise<Map<number, number>> {
-  // One round trip: the claims placed here and those a migration or a moving resize holds here.
-  const rows: { cpuset: number[] | null }[] = await db('instances')
-    .where({ host_id: hostId }).whereNot({ id: exceptInstanceId }).whereNotNull('cpuset').select('cpuset')
-    .unionAll((q) => q.from('instances').where({ target_host_id: hostId }).whereNot({ id: exceptInstanceId }).whereNotNull('target_cpuset')
-      .select('target_cpuset as cpuset'));
+/**
+ * CPUs taken on the host `h.id` (a reference the enclosing query binds), one element per pinning:
+ * its instances' cpusets and those of moves claiming it as target, but the instance's own (the two
+ * bindings). Shared by the claim under the host's lock and the ranking read (db/placement.ts).
+ */
+export const CPU_USAGE_OF_H = `select unnest(cpuset) from instances where host_id = h.id and id <> ? and cpuset is not null
+  union all select unnest(target_cpuset) from instances where target_host_id = h.id and id <> ? and target_cpuset is not null`;
+
+export function countCpus(cpus: number[]): Map<number, number> {
   const usage = new Map<number, number>();
-  for (const r of rows) for (const cpu of r.cpuset ?? []) usage.set(cpu, (usage.get(cpu) ?? 0) + 1);
+  for (const cpu of cpus) usage.set(cpu, (usage.get(cpu) ?? 0) + 1);
   return usage;
+}
+
+export async function cpuUsageOnHost(db: Db, hostId: string, exceptInstanceId: string): Promise<Map<number, number>> {
+  const { rows } = await db.raw(`select array(${CPU_USAGE_OF_H}) as cpus from hosts h where h.id = ?`, [exceptInstanceId, exceptInstanceId, hostId]);
+  return countCpus(rows[0]?.cpus ?? []);
 }
 
 /** A batch's members it never started (no operation of their own): failed, holding nothing any more. */

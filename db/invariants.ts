@@ -2,6 +2,7 @@ import type { Db } from './connection';
 import { HOLDING_STATES, SETTLED_STATES } from '../lib/instance-states';
 import type { EngineObject } from '../drivers/instance-driver';
 import { sameUsage, usageAndClaims } from './placement';
+import { appCountDrift } from './app-counts';
 
 export interface HostView { hostId: string; objects?: EngineObject[]; error?: string }
 export interface Violation { rule: string; detail: string }
@@ -13,7 +14,8 @@ const sameSet = (a: number[], b: number[]) => a.length === b.length && [...a].so
  * The promises of the platform, checked against the database and what each live host's engines
  * really hold (`hosts`, from their agents): every operation ended (with `settled`), no address held
  * twice or on the wire from two places, every live instance's copy present with its limits and
- * address, no copy without a live instance, and the hosts' used capacity equal to their claims.
+ * address, no copy without a live instance, the hosts' used capacity equal to their claims, and the
+ * app counts placement reads equal to the instances they count.
  */
 export async function evaluateInvariants(db: Db, hosts: HostView[], settled: boolean): Promise<InvariantReport> {
   const violations: Violation[] = [];
@@ -78,5 +80,6 @@ export async function evaluateInvariants(db: Db, hosts: HostView[], settled: boo
     const u = (x: typeof h.used) => `${x.vcpus} vCPUs/${x.memoryMb} MB/${x.diskGb} GB`;
     flag('used capacity equals the claims', `host ${h.hostId} counts ${u(h.used)}, its claims are ${u(h.claims)}`);
   }
+  for (const drift of await appCountDrift(db)) flag('the app counts equal the instances', drift);
   return { ok: violations.length === 0, checkedHosts, uncheckedHosts, runningOperations: running.length, violations };
 }

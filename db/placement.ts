@@ -2,8 +2,9 @@ import type { Knex } from 'knex';
 import type { Db } from './connection';
 import { liveSince } from './host-liveness';
 import { toHostRow, type HostRow } from './hosts';
-import { cpuUsageOnHost, type InstanceRow } from './instances';
+import { CPU_USAGE_OF_H, countCpus, cpuUsageOnHost, type InstanceRow } from './instances';
 import { clearStaleCopy } from './snapshots';
+import { leastAppCount } from './app-counts';
 import { CapacityError } from '../lib/errors';
 import { rankHosts, explainNoHost } from '../placement/rank';
 import { chooseCpuset } from '../placement/cpuset';
@@ -46,12 +47,19 @@ async function candidates(db: Db, instance: InstanceRow, liveSeconds: number): P
   return hosts.map((h) => candidate(h, counts.get(h.id) ?? 0, liveSeconds));
 }
 
-const appCounts = (db: Db, instance: InstanceRow) => db('instances')
-  .where({ zone_id: instance.zone_id, app: instance.app }).whereNotNull('host_id').whereNotNull('cpuset')
-  .whereNot({ id: instance.id }).groupBy('host_id').select('host_id').count('* as n');
+/** The app's other instances placed in the zone: what the spread weigher counts. */
+const appInstances = (db: Db, instance: InstanceRow) => db('instances')
+  .where({ zone_id: instance.zone_id, app: instance.app }).whereNotNull('host_id').whereNotNull('cpuset').whereNot({ id: instance.id });
+const appCounts = (db: Db, instance: InstanceRow) => appInstances(db, instance).groupBy('host_id').select('host_id').count('* as n');
 
 export const TOP_CANDIDATES = 64;
-/** How many times `limit` hosts the ranking walks in index order before it looks at the whole zone. */
+/**
+ * A claim's ranking: enough hosts to fall back on when concurrent claims fill the first ones (a
+ * batch of 20 spreads over them), few enough that the read walks 64 hosts, not 256. A claim that
+ * finds all of them full ranks again.
+ */
+const CLAIM_CANDIDATES = 16;
+/** How many times `limit` hosts the ranking walks in index order before it may look at the whole zone. */
 const WALK = 4;
 
 /**
@@ -60,32 +68,73 @@ const WALK = 4;
  * orders these; a test checks that both agree over a varied zone.
  */
 export async function topCandidates(db: Db, instance: InstanceRow, ratios: Ratios, liveSeconds: number, limit = TOP_CANDIDATES, excludeHostId: string | null = null): Promise<HostCandidate[]> {
-  const fitting = (q: Knex.QueryBuilder, count: 'each' | 'all') => {
+  return (await rankRead(db, instance, ratios, liveSeconds, limit, excludeHostId, false)).candidates;
+}
+
+/** What a candidate is made of (candidate()); the NUMA nodes are read for the first host only (claimAtOnce). */
+const RANK_COLUMNS = ['id', 'zone_id', 'state', 'kinds', 'vcpus', 'memory_mb', 'disk_gb', 'used_vcpus', 'used_memory_mb', 'used_disk_gb', 'last_heartbeat_at'];
+
+/** What the ranking read saw of its first host, for a claim at once (claimAtOnce): its NUMA nodes and the CPUs its claims pin. */
+interface TopSeen { id: string; numa: HostRow['numa']; usage: Map<number, number>; used: { vcpus: number; memoryMb: number; diskGb: number }; appCount: number }
+
+async function rankRead(db: Db, instance: InstanceRow, ratios: Ratios, liveSeconds: number, limit: number, excludeHostId: string | null, withUsage: boolean): Promise<{ candidates: HostCandidate[]; top: TopSeen | null }> {
+  const fitting = (q: Knex.QueryBuilder) => {
     whereFits(q, instance, ratios, liveSeconds);
     if (instance.requested_host_id) q.where('h.id', instance.requested_host_id);
     if (excludeHostId) q.whereNot('h.id', excludeHostId);
-    // The app's instances on a few hosts: one index probe each; on the whole zone: one aggregate.
-    if (instance.app && count === 'each') q.joinRaw('left join lateral (?) as a on true', [appCounts(db, instance).whereRaw('host_id = h.id') as unknown as Knex.Raw]);
-    if (instance.app && count === 'all') q.leftJoin(appCounts(db, instance).as('a'), 'a.host_id', 'h.id');
-    return q.orderByRaw(`${freeScore(ratios, 'h.')} ${instance.app ? '- 10 * coalesce(a.n, 0)' : ''} desc, h.id asc`).limit(limit)
-      .select('h.*', db.raw(instance.app ? 'coalesce(a.n, 0)::int as app_count' : '0 as app_count'));
+    // The app's count on each host, kept by the database (host_app_counts): one key lookup each. It
+    // counts an instance on the host it is placed on, which is never a candidate of its own ranking
+    // (an unplaced create's, or a move's that excludes its source).
+    if (instance.app) q.leftJoin('host_app_counts as a', (j) => j.on('a.host_id', 'h.id').andOnVal('a.app', instance.app!));
+    const adjusted = `${freeScore(ratios, 'h.')} ${instance.app ? '- 10 * coalesce(a.n, 0)' : ''}`;
+    const order = `${adjusted} desc, h.id asc`;
+    q.orderByRaw(order).limit(limit).select(...RANK_COLUMNS.map((c) => `h.${c}`), db.raw(instance.app ? 'coalesce(a.n, 0)::int as app_count' : '0 as app_count'),
+      db.raw(`${freeScore(ratios, 'h.')} as free_score, ${adjusted} as adjusted`));
+    // The first host's pinned CPUs, in the same snapshot as its usage counters: the claim's one
+    // statement (claimAtOnce) chooses its CPUs from them without a read under the host's lock.
+    if (withUsage) {
+      const first = `row_number() over (order by ${order}) = 1`;
+      q.select(db.raw(`case when ${first} then h.numa end as top_numa, case when ${first} then array(${CPU_USAGE_OF_H}) end as top_cpus`, [instance.id, instance.id]));
+    }
+    return q;
   };
-  const toCandidates = (rows: Record<string, unknown>[]) => rows.map((r) => candidate(toHostRow(r), Number(r.app_count), liveSeconds));
+  const toCandidates = (rows: Record<string, unknown>[]) => {
+    const first = rows[0];
+    const top: TopSeen | null = first?.top_numa ? {
+      id: String(first.id), numa: first.top_numa as HostRow['numa'], usage: countCpus(first.top_cpus as number[]), appCount: Number(first.app_count),
+      used: { vcpus: Number(first.used_vcpus), memoryMb: Number(first.used_memory_mb), diskGb: Number(first.used_disk_gb) },
+    } : null;
+    return { candidates: rows.map((r) => candidate(toHostRow(r), Number(r.app_count), liveSeconds)), top };
+  };
   if (!instance.requested_host_id) {
     // First the zone's best hosts by free capacity, walked in the rank index's order (ensureRankIndex)
     // and cut at `limit * WALK`: an index walk the planner always takes, instead of scoring every host.
     const walk = limit * WALK;
     const best = db('hosts as w').where({ 'w.zone_id': instance.zone_id, 'w.state': 'enabled' })
-      .orderByRaw(`${freeScore(ratios, 'w.')} desc, w.id asc`).limit(walk).select('w.*');
-    const rows = await fitting(db.with('best', best).from('best as h'), 'each').select(db.raw('(select count(*) from best)::int as walked'));
-    // Exact when the walk saw the whole zone, or when `limit` of the walked hosts fit without the app
-    // there: every host after them has less free capacity, and the app spread weighs 10 per instance
-    // of the app, more than any difference of free capacity (at most 2).
-    const whole = rows.length > 0 && rows[0].walked < walk;
-    if (whole || (rows.length === limit && rows[limit - 1].app_count === 0)) return toCandidates(rows);
+      .orderByRaw(`${freeScore(ratios, 'w.')} desc, w.id asc`).limit(walk)
+      .select(...[...RANK_COLUMNS, 'numa'].map((c) => `w.${c}`), db.raw(`${freeScore(ratios, 'w.')} as walk_score`));
+    const rows = await fitting(db.with('best', best).from('best as h'))
+      .select(db.raw('(select count(*) from best)::int as walked, (select min(walk_score) from best) as walked_least'), leastAppCount(db, instance.zone_id, instance.app));
+    if (rows.length > 0 && (rows[0].walked < walk || walkDecides(rows, limit))) return toCandidates(rows);
   }
-  // A pinned host, a zone whose best hosts are full, or an app on nearly every host: the whole zone.
-  return toCandidates(await fitting(db('hosts as h'), 'all'));
+  // A pinned host, a zone whose best hosts are full, or an app on nearly every host with a few
+  // hosts that have less of it: the whole zone.
+  return toCandidates(await fitting(db('hosts as h')));
+}
+
+/**
+ * Whether the walk's best `limit` rows are the zone's. A host the walk did not reach has no more free
+ * capacity than the least the walk saw, and at least the zone's least count of the app, so its score
+ * is at most that free capacity less 10 per instance: the walk decides when its last row scores more,
+ * or as much with that same free capacity (then the ids, walked in order, break the tie its way).
+ */
+function walkDecides(rows: Record<string, unknown>[], limit: number): boolean {
+  if (rows.length < limit) return false;
+  const last = rows[limit - 1];
+  const least = Number(last.walked_least);
+  const bound = least - 10 * Number(last.app_least);
+  const adjusted = Number(last.adjusted);
+  return adjusted > bound || (adjusted === bound && Number(last.free_score) === least);
 }
 
 /** The weighers' free capacity (cpuFreeWeigher + memoryFreeWeigher) in SQL, the ratios as literals so that it matches the rank index. */
@@ -137,11 +186,18 @@ class Undo extends Error {
  * check again; if a concurrent claim took the room, try the next one. A retried activity finds the
  * instance already placed and returns that claim.
  */
-export async function claimHost(knex: Knex, instanceId: string, ratios: Ratios, liveSeconds: number, round = 0): Promise<Claim> {
-  const first = await knex('instances').where({ id: instanceId }).first() as InstanceRow;
+export async function claimHost(knex: Knex, instance: string | InstanceRow, ratios: Ratios, liveSeconds: number, round = 0): Promise<Claim> {
+  const instanceId = typeof instance === 'string' ? instance : instance.id;
+  // A caller's row (read under the instance's lock just before) saves a read; every later round reads afresh.
+  const first = typeof instance === 'string' ? await knex('instances').where({ id: instanceId }).first() as InstanceRow : instance;
   if (first.host_id && first.cpuset) return { hostId: first.host_id, cpuset: first.cpuset };
-  const ranking = rankHosts(await topCandidates(knex, first, ratios, liveSeconds), requestOf(first), ratios);
+  const read = await rankRead(knex, first, ratios, liveSeconds, CLAIM_CANDIDATES, null, round === 0);
+  const ranking = rankHosts(read.candidates, requestOf(first), ratios);
   for (const option of ranking.hosts) {
+    if (read.top?.id === option.id) {
+      const claim = await claimAtOnce(knex, first, read.top, ratios, liveSeconds);
+      if (claim) return claim;
+    }
     let claim: Claim | null;
     try {
       claim = await knex.transaction(async (trx): Promise<Claim | null> => {
@@ -170,11 +226,32 @@ export async function claimHost(knex: Knex, instanceId: string, ratios: Ratios, 
     if (claim) return claim;
   }
   // Every one of the best hosts was filled by concurrent claims: look at the whole zone again.
-  if (ranking.hosts.length === TOP_CANDIDATES && round < 5) return claimHost(knex, instanceId, ratios, liveSeconds, round + 1);
+  if (ranking.hosts.length === CLAIM_CANDIDATES && round < 5) return claimHost(knex, instanceId, ratios, liveSeconds, round + 1);
   // Explain from what the hosts look like now: concurrent claims may have taken the room we saw.
   const now = await candidates(knex, first, liveSeconds);
   const { rejectedBy } = rankHosts(now, requestOf(first), ratios);
   throw new CapacityError(explainNoHost(now.length, rejectedBy), noRoom(rejectedBy));
+}
+
+/**
+ * The claim of the host the ranking put first, in one statement (its own transaction): lock the
+ * instance if still unplaced, take the host's capacity if it still fits and nothing was claimed or
+ * given back there since the ranking read (its usage counters and the app's count unchanged), then
+ * place the instance on the CPUs chosen from what that read saw. Null when anything moved: the
+ * claim under the host's lock (claimHost) decides then. Locks in the order releaseHost and the
+ * moves take them: the instance, then the host.
+ */
+async function claimAtOnce(knex: Knex, instance: InstanceRow, top: TopSeen, ratios: Ratios, liveSeconds: number): Promise<Claim | null> {
+  const cpuset = chooseCpuset(top.numa.nodes, top.usage, instance.vcpus);
+  const host = whereFits(knex('hosts as h').where('h.id', top.id), instance, ratios, liveSeconds)
+    .where({ 'h.used_vcpus': top.used.vcpus, 'h.used_memory_mb': top.used.memoryMb, 'h.used_disk_gb': top.used.diskGb })
+    .whereExists((q) => q.from('unplaced'));
+  if (instance.app) host.whereRaw('(?) = ?', [appInstances(knex, instance).where({ host_id: top.id }).count('*'), top.appCount]);
+  const placed = await knex.with('unplaced', knex('instances').where({ id: instance.id }).whereNull('cpuset').forUpdate().select('id'))
+    .with('claimed', host.update(usageDelta(knex, instance, 1)).returning('h.id'))
+    .from('instances').where({ id: instance.id }).whereExists((q) => q.from('claimed'))
+    .update({ host_id: top.id, cpuset, updated_at: knex.fn.now() }).returning('id');
+  return placed.length > 0 ? { hostId: top.id, cpuset } : null;
 }
 
 /** Gives the host's capacity back; idempotent because the claim is cleared in the same transaction. */

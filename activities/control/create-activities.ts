@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { claimHost } from '../../db/placement';
 import { allocateAddress } from '../../db/ipam';
-import { lockInstance, transitionInstance } from '../../db/instances';
+import { lockInstance, transitionInstance, type InstanceRow } from '../../db/instances';
 import { assertRun, finishOperation, getOperation, setOperationHost, succeededBy, type OpRef } from '../../db/operations';
 import { getUser } from '../../db/users';
 import { reserveQuota } from '../../db/grants';
@@ -21,10 +21,10 @@ export function createCreateActivities({ db, ratios, hostLiveSeconds }: Pick<Con
    * Takes the instance into `provisioning` for this run. A reset run of a create that failed
    * provisions again (its quota checked anew); one that already succeeded is done.
    */
-  const beginCreate = (op: OpRef, instanceId: string, reopened: boolean): Promise<Begun> => inRun(db, op, async (trx) => {
+  const begin = (op: OpRef, instanceId: string, reopened: boolean): Promise<Extract<Begun, { done: true }> | { done: false; instance: InstanceRow }> => inRun(db, op, async (trx) => {
     const instance = await lockInstance(trx, instanceId);
     if (!instance) throw new StateConflictError(`instance ${instanceId} does not exist`);
-    if (instance.state === 'running') return { done: true, hostId: instance.host_id, ip: instance.ip };
+    if (instance.state === 'running') return { done: true as const, hostId: instance.host_id, ip: instance.ip };
     if (instance.state === 'failed' && reopened) {
       const owner = await getUser(trx, instance.owner_id);
       if (owner) await reserveQuota(trx, owner, instance.zone_id, { instances: 1, vcpus: instance.vcpus, memoryMb: instance.memory_mb, diskGb: instance.disk_gb });
@@ -36,8 +36,13 @@ export function createCreateActivities({ db, ratios, hostLiveSeconds }: Pick<Con
       if (isUniqueViolation(err)) throw new ConflictError(`the name ${instance.name} is taken by another live instance`);
       throw err;
     }
-    return { done: false, hostId: null, ip: null };
+    return { done: false as const, instance };
   });
+  // The step of the creates begun by steps (before 'create-one-host-step'): its result is recorded in their histories as it was.
+  const beginCreate = async (op: OpRef, instanceId: string, reopened: boolean): Promise<Begun> => {
+    const begun = await begin(op, instanceId, reopened);
+    return begun.done ? begun : { done: false, hostId: null, ip: null };
+  };
 
   return {
     beginCreate,
@@ -48,9 +53,10 @@ export function createCreateActivities({ db, ratios, hostLiveSeconds }: Pick<Con
      * db/placement.ts), then the address and the spec the host builds from, in one transaction.
      */
     async provisionCreate(op: OpRef, instanceId: string, reopened: boolean): Promise<Provisioned> {
-      const begun = await beginCreate(op, instanceId, reopened);
+      const begun = await begin(op, instanceId, reopened);
       if (begun.done) return { done: true, hostId: begun.hostId!, ip: begun.ip! };
-      const claim = await claimHost(db, instanceId, ratios, hostLiveSeconds);
+      // The row as begin locked it: what placement reads of it (zone, size, app, an earlier claim) a begin does not change.
+      const claim = await claimHost(db, begun.instance, ratios, hostLiveSeconds);
       return inRun(db, op, async (trx) => {
         await setOperationHost(trx, op.operationId, claim.hostId);
         const allocation = await allocateAddress(trx, (await lockInstance(trx, instanceId))!);

@@ -4,6 +4,7 @@ import { seedIds, apiClient, createBody, testDb, waitForOperation, type ApiClien
 import { HOST_A, HOST_B } from '../helpers/env';
 import { claimHost, claimTargetHost, commitTargetHost, ensureRankIndex, releaseHost, topCandidates } from '../../db/placement';
 import { rankHosts } from '../../placement/rank';
+import { appCountDrift } from '../../db/app-counts';
 import { CapacityError } from '../../lib/errors';
 import type { InstanceRow } from '../../db/instances';
 
@@ -92,6 +93,42 @@ describe('placement against the database', () => {
     expect(await db('stale_copies').where({ instance_id: row.id }).pluck('host_id')).toEqual(['move-1']);
   });
 
+  test('the app counts placement reads follow claims, moves, releases, app changes and deletes; a count that drifted is found', async () => {
+    await zone('counts');
+    await db('hosts').insert([host('counts-1', 'counts'), host('counts-2', 'counts')]);
+    const kept = async () => Object.fromEntries((await db('host_app_counts').where({ zone_id: 'counts' }).orderBy(['host_id', 'app']))
+      .map((r) => [`${r.host_id}/${r.app}`, r.n]));
+    const zoneKept = async () => Object.fromEntries((await db('zone_app_counts').where({ zone_id: 'counts' })).map((r) => [r.app, r.hosts]));
+    const a = await instance('counts', { app: 'web', requested_host_id: 'counts-1' });
+    const b = await instance('counts', { app: 'web', requested_host_id: 'counts-1' });
+    const c = await instance('counts', { app: 'db', requested_host_id: 'counts-2' });
+    for (const r of [a, b, c]) await claimHost(db, r.id, ratios, LIVE);
+    expect(await kept()).toEqual({ 'counts-1/web': 2, 'counts-2/db': 1 });
+    expect(await zoneKept()).toEqual({ web: 1, db: 1 });
+    expect((await db('zone_host_counts').where({ zone_id: 'counts' }).first()).hosts).toBe(2);
+    // A move counts at its target from the commit on.
+    await claimTargetHost(db, b.id, 'counts-2', ratios, LIVE);
+    expect(await kept()).toEqual({ 'counts-1/web': 2, 'counts-2/db': 1 });
+    await commitTargetHost(db, b.id);
+    expect(await kept()).toEqual({ 'counts-1/web': 1, 'counts-2/db': 1, 'counts-2/web': 1 });
+    expect(await zoneKept()).toEqual({ web: 2, db: 1 });
+    await releaseHost(db, a.id);
+    await db('instances').where({ id: c.id }).update({ app: 'cache' });
+    expect(await kept()).toEqual({ 'counts-2/cache': 1, 'counts-2/web': 1 });
+    expect(await zoneKept()).toEqual({ web: 1, cache: 1 });
+    await db('instances').whereIn('id', [b.id, c.id]).delete();
+    expect(await kept()).toEqual({});
+    expect(await zoneKept()).toEqual({});
+    expect(await appCountDrift(db)).toEqual([]);
+    // The invariant checker's view: a count changed behind the triggers' back is a violation.
+    const d = await instance('counts', { app: 'web' });
+    await claimHost(db, d.id, ratios, LIVE);
+    await db('host_app_counts').where({ app: 'web', zone_id: 'counts' }).increment('n', 1);
+    expect(await appCountDrift(db)).toEqual([expect.stringMatching(/^host counts-\d counts 2 of app web, it has 1$/)]);
+    await db('host_app_counts').where({ app: 'web', zone_id: 'counts' }).decrement('n', 1);
+    expect(await appCountDrift(db)).toEqual([]);
+  });
+
   test('capacity is re-checked under the lock: 12 concurrent claims on room for 8 give exactly 8', async () => {
     await zone('tight');
     await db('hosts').insert(host('tight-1', 'tight', { memory_mb: 8 * 512, vcpus: 64 }));
@@ -120,8 +157,13 @@ describe('placement against the database', () => {
     // 'api' on a quarter of the hosts (enough fit without it); 'all' on all but four (the count on each decides).
     for (let i = 0; i < 40; i++) await instance('big', { app: 'api', host_id: `big-${String((i * 3) % 160).padStart(3, '0')}`, cpuset: '{0}' });
     for (let i = 0; i < 160; i++) if (i % 40 !== 5) await instance('big', { app: 'all', host_id: `big-${String(i).padStart(3, '0')}`, cpuset: '{1}' });
-    // A best 16 walks 64 hosts, fewer than the zone's: with 'all' the walk is not enough and the whole zone is counted.
-    const cases = [null, 'api', 'all'].flatMap((app) => [false, true].flatMap((indexed) => [64, 16].map((limit) => ({ app, indexed, limit }))));
+    // 'every' on every host, twice on every seventh: the zone's least count is 1, which the database keeps.
+    for (let i = 0; i < 160; i++) {
+      for (let k = 0; k < (i % 7 === 0 ? 2 : 1); k++) await instance('big', { app: 'every', host_id: `big-${String(i).padStart(3, '0')}`, cpuset: '{2}' });
+    }
+    // A best 16 walks 64 hosts, fewer than the zone's: with 'all' the walk is not enough and the whole
+    // zone is read again; with 'every' the zone's least count shows that the walk decides.
+    const cases = [null, 'api', 'all', 'every'].flatMap((app) => [false, true].flatMap((indexed) => [64, 16].map((limit) => ({ app, indexed, limit }))));
     for (const { app, indexed, limit } of cases) {
       const index = await ensureRankIndex(db, ratios);
       if (!indexed) await db.raw('drop index ??', [index]);
@@ -135,7 +177,17 @@ describe('placement against the database', () => {
         const plan = await trx.raw(`explain ${read[0].sql.replace(/\$\d+/g, '?')}`, read[0].bindings as Knex.RawBinding[]);
         expect(plan.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n')).toContain(index);
         return got;
-      }) : await topCandidates(db, probe, ratios, LIVE, limit);
+      }) : await (async () => {
+        const read: unknown[] = [];
+        const count = (q: unknown) => read.push(q);
+        db.on('query', count);
+        try {
+          return await topCandidates(db, probe, ratios, LIVE, limit);
+        } finally {
+          db.off('query', count);
+          expect({ app, limit, reads: read.length }).toEqual({ app, limit, reads: app === 'all' && limit === 16 ? 2 : 1 });
+        }
+      })();
       const all = await db('hosts').where({ zone_id: 'big' });
       const counts = new Map<string, number>();
       for (const r of await db('instances').where({ zone_id: 'big', app: app ?? '' }).whereNotNull('host_id').whereNot({ id: probe.id })) {
