@@ -56,7 +56,7 @@ export function createApp(deps: Deps, log: Logger): express.Express {
   app.use(express.static(path.join(projectRoot, 'dist', 'console'), { index: 'index.html', redirect: false }));
   // Not public: request rates, routes and process figures are for the platform's admins (and the
   // Prometheus they give an admin token to), not for every tenant or passer-by.
-  app.get('/metrics', authenticate(deps.db), (req, res, next) => {
+  app.get('/metrics', authenticate(deps.db, deps.tokens), (req, res, next) => {
     try {
       requireAdmin(req);
     } catch (err) {
@@ -67,7 +67,7 @@ export function createApp(deps: Deps, log: Logger): express.Express {
 
   app.use(auditTrail(deps.db, log));
   // Who asks is known before any body is read: an anonymous request costs no parsing.
-  app.use('/v1', authenticate(deps.db));
+  app.use('/v1', authenticate(deps.db, deps.tokens));
   app.use(express.json({ limit: '256kb' }));
   app.use('/v1', idempotentReplay(deps));
   app.use(instanceRoutes(deps));

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
-import { userForToken, type User } from '../db/users';
+import { hashToken, userForTokenHash, type User } from '../db/users';
+import type { TokenCache } from './token-cache';
 import { AppError } from '../lib/errors';
 import { sendProblem } from './problem';
 
@@ -8,13 +9,14 @@ declare module 'express-serve-static-core' {
   interface Request { user?: User }
 }
 
-export function authenticate(db: Knex) {
+export function authenticate(db: Knex, tokens?: TokenCache) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.header('authorization') ?? '';
     const match = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(header);
     if (!match) return sendProblem(res, 401, 'Unauthorized', 'a bearer token is required');
     try {
-      const user = await userForToken(db, match[1]);
+      const hash = hashToken(match[1]);
+      const user = tokens ? await tokens.user(hash, () => userForTokenHash(db, hash)) : await userForTokenHash(db, hash);
       if (!user) return sendProblem(res, 401, 'Unauthorized', 'the token is unknown or revoked');
       req.user = user;
       next();

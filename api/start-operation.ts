@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
+import type { TokenCache } from './token-cache';
 import type { Workflow } from '@temporalio/common';
 import { claimIdempotencyKey, storeIdempotentResponse, type StoredResponse } from '../db/idempotency';
 import { closeOperation, getOperation, insertOperation, type OperationRow } from '../db/operations';
@@ -13,7 +14,11 @@ import type { Config } from '../lib/config';
 import type { WorkflowStarter } from './temporal';
 import { operationSearchAttributes } from '../workflows/search-attributes';
 
-export interface Deps { db: Knex; starter: WorkflowStarter; config: Config }
+export interface Deps {
+  db: Knex; starter: WorkflowStarter; config: Config;
+  /** The tokens this API process checked (api/server.ts); without it every request reads its token. */
+  tokens?: TokenCache;
+}
 
 export interface Intent {
   instanceId?: string; imageId?: string; hostId?: string;

@@ -23,10 +23,10 @@ export async function issueToken(db: Db, userId: string): Promise<{ id: string; 
   return { id: row.id, token };
 }
 
-export async function userForToken(db: Db, token: string): Promise<User | undefined> {
+export async function userForTokenHash(db: Db, hash: string): Promise<User | undefined> {
   return db('api_tokens as t')
     .join('users as u', 'u.id', 't.user_id')
-    .where({ 't.token_hash': hashToken(token) })
+    .where({ 't.token_hash': hash })
     .whereNull('t.revoked_at')
     .first(['u.id', 'u.name', 'u.role']);
 }
@@ -45,8 +45,9 @@ export async function listTokens(db: Db, userId: string, page: PageRequest) {
   return keysetPage(q, { columns: ['created_at', 'id'] }, page, (t: { id: string; createdAt: Date; revokedAt: Date | null }) => t);
 }
 
-/** Returns false when the user has no such live token. */
-export async function revokeToken(db: Db, userId: string, tokenId: string): Promise<boolean> {
-  const n = await db('api_tokens').where({ id: tokenId, user_id: userId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
-  return n === 1;
+/** The revoked token's hash; null when the user has no such live token. */
+export async function revokeToken(db: Db, userId: string, tokenId: string): Promise<string | null> {
+  const [row] = await db('api_tokens').where({ id: tokenId, user_id: userId }).whereNull('revoked_at')
+    .update({ revoked_at: db.fn.now() }).returning('token_hash');
+  return row?.token_hash ?? null;
 }

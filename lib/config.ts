@@ -29,6 +29,7 @@ export function loadConfig() {
     controlQueue: env('VCLOUD_CONTROL_QUEUE', 'vcloud-control'),
     apiHost: env('VCLOUD_API_HOST', '127.0.0.1'),
     apiPort: num('VCLOUD_API_PORT', 8080),
+    tokenCacheSeconds: num('VCLOUD_TOKEN_CACHE_SECONDS', 60),
     registry: env('VCLOUD_REGISTRY', '127.0.0.1:5000'),
     hostId: env('VCLOUD_HOST_ID', 'local-1'),
     hostZone: env('VCLOUD_HOST_ZONE', 'default'),

@@ -18,7 +18,7 @@ import { inCidr, parseCidr } from '../../lib/net';
 
 
 // Users, tokens, grants, zones, pools and hosts: every route here is admin only.
-export function adminRoutes({ db }: Deps): Router {
+export function adminRoutes({ db, tokens }: Deps): Router {
   const router = Router();
   const userOr404 = async (req: Request) => {
     const id = req.params.id;
@@ -76,9 +76,10 @@ export function adminRoutes({ db }: Deps): Router {
   router.delete('/v1/users/:id/tokens/:tokenId', asyncRoute(async (req, res) => {
     requireAdmin(req);
     const user = await userOr404(req);
-    if (!uuidParam.safeParse(req.params.tokenId).success || !(await revokeToken(db, user.id, req.params.tokenId))) {
-      throw new NotFoundError(`token ${req.params.tokenId} not found or already revoked`);
-    }
+    const revoked = uuidParam.safeParse(req.params.tokenId).success ? await revokeToken(db, user.id, req.params.tokenId) : null;
+    if (!revoked) throw new NotFoundError(`token ${req.params.tokenId} not found or already revoked`);
+    // Other API processes forget it when the revocation's announcement reaches them; this one, before it answers.
+    tokens?.revoked(revoked);
     res.status(204).end();
   }));
   router.put('/v1/users/:id/grants/:zone', asyncRoute(async (req, res) => {

@@ -39,6 +39,18 @@ describe('users, roles and quotas', () => {
     expect((await u.api.get('/v1/instances')).status).toBe(401);
     expect((await apiClient(second.body.token).get('/v1/instances')).status).toBe(200);
     expect((await admin.del(`/v1/users/${u.id}/tokens/${u.tokenId}`)).status).toBe(404);
+    // Revoked behind the API's back (an operator's SQL) just after the API checked it, and kept it
+    // (api/token-cache.ts): the API hears of the revocation when it commits.
+    const third = await admin.post(`/v1/users/${u.id}/tokens`);
+    const api3 = apiClient(third.body.token);
+    expect((await api3.get('/v1/instances')).status).toBe(200);
+    await db('api_tokens').where({ id: third.body.id }).update({ revoked_at: db.fn.now() });
+    let status = 200;
+    for (const deadline = Date.now() + 5000; Date.now() < deadline && status === 200;) {
+      status = (await api3.get('/v1/instances')).status;
+      if (status === 200) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(status).toBe(401);
   });
 
   test('authorization matrix: each role against each endpoint family', async () => {
