@@ -16,6 +16,16 @@ export function leastAppCount(db: Db, zoneId: string, app: string | null): Knex.
   [zoneId, app, zoneId, zoneId, app]);
 }
 
+/** The kept count of the app on one host (0 without a row): the number the ranking read joined, for the claims' re-checks. */
+export const keptAppCount = (db: Db, hostId: string, app: string): Knex.Raw =>
+  db.raw('coalesce((select n from host_app_counts where host_id = ? and app = ?), 0)', [hostId, app]);
+
+/** The kept counts of the app on each host of the zone that has it. */
+export async function appCountsInZone(db: Db, zoneId: string, app: string): Promise<Map<string, number>> {
+  const rows: { host_id: string; n: number }[] = await db('host_app_counts').where({ zone_id: zoneId, app }).select('host_id', 'n');
+  return new Map(rows.map((r) => [r.host_id, r.n]));
+}
+
 /** Every kept count that differs from what it counts, described; empty when all agree. */
 export async function appCountDrift(db: Db): Promise<string[]> {
   const hosts = await db.raw(`

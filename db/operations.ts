@@ -58,15 +58,15 @@ export async function listOperations<T>(db: Db, f: OperationFilter, page: PageRe
   return keysetPage(q, { columns: ['o.created_at', 'o.id'], desc: true }, page, map);
 }
 
+/** The row was closed as succeeded by this very run (its commit went through, its answer may have been lost). */
+export const succeededBy = (row: Pick<OperationRow, 'state' | 'run_id'> | undefined, op: OpRef): boolean =>
+  row?.state === 'succeeded' && row.run_id === op.runId;
+
 /**
  * A run of the operation's workflow takes the row: the first run, or a run that a reset started
  * (then a finished row is reopened: the Temporal UI's way to retry). Reopening obeys the one-running-
  * operation-per-instance rule, so a reset never runs beside another operation on the instance.
  */
-/** The row was closed as succeeded by this very run (its commit went through, its answer may have been lost). */
-export const succeededBy = (row: Pick<OperationRow, 'state' | 'run_id'> | undefined, op: OpRef): boolean =>
-  row?.state === 'succeeded' && row.run_id === op.runId;
-
 export async function claimOperation(trx: Db, op: OpRef): Promise<{ row: OperationRow; reopened: boolean; finished?: true }> {
   const row = await trx('operations').where({ id: op.operationId }).forUpdate().first() as OperationRow | undefined;
   if (!row) throw new ConflictError(`operation ${op.operationId} does not exist`);

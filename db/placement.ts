@@ -4,7 +4,7 @@ import { liveSince } from './host-liveness';
 import { toHostRow, type HostRow } from './hosts';
 import { CPU_USAGE_OF_H, countCpus, cpuUsageOnHost, type InstanceRow } from './instances';
 import { clearStaleCopy } from './snapshots';
-import { leastAppCount } from './app-counts';
+import { appCountsInZone, keptAppCount, leastAppCount } from './app-counts';
 import { CapacityError } from '../lib/errors';
 import { rankHosts, explainNoHost } from '../placement/rank';
 import { chooseCpuset } from '../placement/cpuset';
@@ -39,18 +39,9 @@ const requestOf = (i: InstanceRow): PlacementRequest => ({
 /** Every host of the zone with its count of the app's instances: the slow, complete view. */
 async function candidates(db: Db, instance: InstanceRow, liveSeconds: number): Promise<HostCandidate[]> {
   const hosts = (await db('hosts').where({ zone_id: instance.zone_id }).select('*')).map(toHostRow);
-  const counts = new Map<string, number>();
-  if (instance.app) {
-    const rows = await appCounts(db, instance);
-    for (const r of rows) counts.set(String(r.host_id), Number(r.n));
-  }
+  const counts = instance.app ? await appCountsInZone(db, instance.zone_id, instance.app) : new Map<string, number>();
   return hosts.map((h) => candidate(h, counts.get(h.id) ?? 0, liveSeconds));
 }
-
-/** The app's other instances placed in the zone: what the spread weigher counts. */
-const appInstances = (db: Db, instance: InstanceRow) => db('instances')
-  .where({ zone_id: instance.zone_id, app: instance.app }).whereNotNull('host_id').whereNotNull('cpuset').whereNot({ id: instance.id });
-const appCounts = (db: Db, instance: InstanceRow) => appInstances(db, instance).groupBy('host_id').select('host_id').count('* as n');
 
 export const TOP_CANDIDATES = 64;
 /**
@@ -206,12 +197,12 @@ export async function claimHost(knex: Knex, instance: string | InstanceRow, rati
         const [hostRow] = await whereFits(trx('hosts as h').where('h.id', option.id), first, ratios, liveSeconds)
           .update(usageDelta(trx, first, 1)).returning('h.*');
         if (!hostRow) return null;
-        // The app's instances here, under the host's lock (every claim to it holds that lock): if a
+        // The app's count here, under the host's lock (every claim to it holds that lock): if a
         // concurrent claim of the same app landed here since the ranking, rank again, so that
         // instances created at once (a batch) still spread.
         if (first.app && round < 5) {
-          const here = await appCounts(trx, first).where({ host_id: option.id });
-          if (Number(here[0]?.n ?? 0) !== option.appCount) throw new Undo('stale');
+          const { rows } = await trx.raw('select ? as n', [keptAppCount(trx, option.id, first.app)]);
+          if (Number(rows[0].n) !== option.appCount) throw new Undo('stale');
         }
         const cpuset = chooseCpuset(toHostRow(hostRow).numa.nodes, await cpuUsageOnHost(trx, option.id, instanceId), first.vcpus);
         // Compare-and-set: a concurrent attempt for the same instance (a retried activity) that claimed first wins.
@@ -246,7 +237,7 @@ async function claimAtOnce(knex: Knex, instance: InstanceRow, top: TopSeen, rati
   const host = whereFits(knex('hosts as h').where('h.id', top.id), instance, ratios, liveSeconds)
     .where({ 'h.used_vcpus': top.used.vcpus, 'h.used_memory_mb': top.used.memoryMb, 'h.used_disk_gb': top.used.diskGb })
     .whereExists((q) => q.from('unplaced'));
-  if (instance.app) host.whereRaw('(?) = ?', [appInstances(knex, instance).where({ host_id: top.id }).count('*'), top.appCount]);
+  if (instance.app) host.whereRaw('? = ?', [keptAppCount(knex, top.id, instance.app), top.appCount]);
   const placed = await knex.with('unplaced', knex('instances').where({ id: instance.id }).whereNull('cpuset').forUpdate().select('id'))
     .with('claimed', host.update(usageDelta(knex, instance, 1)).returning('h.id'))
     .from('instances').where({ id: instance.id }).whereExists((q) => q.from('claimed'))
