@@ -29,6 +29,8 @@ export interface MigrateResult { hostId: string; snapshotId: string | null; sour
 const notTaken = (err: unknown) =>
   err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
 const DEAD = Symbol('dead');
+/** Moves started before this marker took their source's snapshot and its stop as two host steps, each with a fresh spec. */
+export const MOVE_SOURCE_ONE_STEP = 'move-source-one-step';
 
 /** Steps on a migration's source, which may be dead: a short schedule-to-start timeout is the verdict, not retried. */
 function onSource(hostId: string, scheduleToStartSeconds: number) {
@@ -103,38 +105,69 @@ export async function migrateInstance(input: MigrateInput): Promise<MigrateResul
       const claim = await control.claimTarget(op, instanceId, input.host ?? null);
 
       let restore: Restore | null = null;
-      if (input.snapshot === 'latest') {
+      if (patched(MOVE_SOURCE_ONE_STEP)) {
+        // A snapshot named by the request is read first: a bad one fails the move with nothing touched.
+        if (input.snapshot !== 'latest' && input.snapshot !== 'none') restore = await control.snapshotRestore(op, input.snapshot);
         if (sourceAlive && source) {
-          const snapshotId = uuid4();
-          await control.createSnapshotRow(op, instanceId, snapshotId);
-          // Undone only if the source took the step (a step it never took froze nothing).
-          let snapshotTaken = false;
-          saga.add('thaw the source', async () => { if (snapshotTaken && !sourceDead) await source.endSnapshot(await spec()); });
+          const snapshotId = input.snapshot === 'latest' ? uuid4() : null;
+          if (snapshotId) await control.createSnapshotRow(op, instanceId, snapshotId);
+          // Undone only if the source took the step (a step it never took froze and stopped nothing).
+          let taken = false;
+          saga.add('bring the source back', async () => {
+            if (!taken || sourceDead) return;
+            // Bringing it back thaws it first; a copy that was stopped before the move only needs the thaw.
+            if (wasRunning) await source.convergeInstance(await spec(), 'running');
+            else if (snapshotId) await source.endSnapshot(await spec());
+          });
           try {
-            const made = await onLiveSource(async () => source.snapshotInstance(await spec(), snapshotId), () => { snapshotTaken = true; });
-            if (made === DEAD) {
-              await control.markSnapshotFailed(op, snapshotId, 'the source host is dead');
+            const left = await onLiveSource(async () => source.snapshotAndStop(await spec(), snapshotId), () => { taken = true; });
+            if (left === DEAD) {
               sourceAlive = false;
-            } else {
-              await control.markSnapshotReady(op, snapshotId, made.location, made.digest);
-              restore = { snapshotId, location: made.location, digest: made.digest };
+              if (snapshotId) await control.markSnapshotFailed(op, snapshotId, 'the source host is dead');
+            } else if (snapshotId && left) {
+              await control.markSnapshotReady(op, snapshotId, left.location, left.digest);
+              restore = { snapshotId, location: left.location, digest: left.digest };
             }
           } catch (err) {
-            await control.markSnapshotFailed(op, snapshotId, reasonOf(err));
+            if (snapshotId) await control.markSnapshotFailed(op, snapshotId, reasonOf(err));
             throw err;
           }
         }
-        restore ??= await control.latestSnapshot(op, instanceId);
-      } else if (input.snapshot !== 'none') {
-        restore = await control.snapshotRestore(op, input.snapshot);
-      }
+        if (input.snapshot === 'latest') restore ??= await control.latestSnapshot(op, instanceId);
+      } else {
+        if (input.snapshot === 'latest') {
+          if (sourceAlive && source) {
+            const snapshotId = uuid4();
+            await control.createSnapshotRow(op, instanceId, snapshotId);
+            // Undone only if the source took the step (a step it never took froze nothing).
+            let snapshotTaken = false;
+            saga.add('thaw the source', async () => { if (snapshotTaken && !sourceDead) await source.endSnapshot(await spec()); });
+            try {
+              const made = await onLiveSource(async () => source.snapshotInstance(await spec(), snapshotId), () => { snapshotTaken = true; });
+              if (made === DEAD) {
+                await control.markSnapshotFailed(op, snapshotId, 'the source host is dead');
+                sourceAlive = false;
+              } else {
+                await control.markSnapshotReady(op, snapshotId, made.location, made.digest);
+                restore = { snapshotId, location: made.location, digest: made.digest };
+              }
+            } catch (err) {
+              await control.markSnapshotFailed(op, snapshotId, reasonOf(err));
+              throw err;
+            }
+          }
+          restore ??= await control.latestSnapshot(op, instanceId);
+        } else if (input.snapshot !== 'none') {
+          restore = await control.snapshotRestore(op, input.snapshot);
+        }
 
-      if (sourceAlive && source) {
-        let stopTaken = false;
-        saga.add('bring the source back', async () => {
-          if (wasRunning && stopTaken && !sourceDead) await source.convergeInstance(await spec(), 'running');
-        });
-        if ((await onLiveSource(async () => source.stopInstance(await spec()), () => { stopTaken = true; })) === DEAD) sourceAlive = false;
+        if (sourceAlive && source) {
+          let stopTaken = false;
+          saga.add('bring the source back', async () => {
+            if (wasRunning && stopTaken && !sourceDead) await source.convergeInstance(await spec(), 'running');
+          });
+          if ((await onLiveSource(async () => source.stopInstance(await spec()), () => { stopTaken = true; })) === DEAD) sourceAlive = false;
+        }
       }
 
       const target = onHost(claim.hostId);

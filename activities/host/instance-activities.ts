@@ -22,6 +22,12 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
     return driver;
   };
 
+  /** Off and off its network: a stopped copy holds no address on the wire. */
+  async function powerOff(driver: InstanceDriver, instanceId: string): Promise<void> {
+    await driver.stop(instanceId);
+    await driver.detachNetwork(instanceId);
+  }
+
   /** The engine object made to match `want` (the state the database says it is in). */
   async function converge(spec: InstanceSpec, want: SettledState, conformSize: boolean): Promise<string[]> {
     const driver = driverFor(spec.kind);
@@ -105,10 +111,7 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
     async actOnInstance(spec: InstanceSpec, action: Action): Promise<void> {
       await steps.run('actOnInstance', spec.instanceId, async () => {
         const driver = driverFor(spec.kind);
-        if (action === 'stop' || action === 'reboot') {
-          await driver.stop(spec.instanceId);
-          await driver.detachNetwork(spec.instanceId);
-        }
+        if (action === 'stop' || action === 'reboot') await powerOff(driver, spec.instanceId);
         if (action === 'start' || action === 'reboot') await driver.start(spec.instanceId);
         if (action === 'pause') await driver.pause(spec.instanceId);
         if (action === 'resume') await driver.resume(spec.instanceId);
@@ -118,16 +121,28 @@ export function createHostActivities({ hostId, drivers }: HostDeps) {
 
     /** Powers the instance off (a container stops, a VM is destroyed but stays defined). */
     async stopInstance(spec: Ref): Promise<void> {
-      await steps.run('stopInstance', spec.instanceId, async () => {
-        await driverFor(spec.kind).stop(spec.instanceId);
-        await driverFor(spec.kind).detachNetwork(spec.instanceId);
-      });
+      await steps.run('stopInstance', spec.instanceId, () => powerOff(driverFor(spec.kind), spec.instanceId));
     },
 
     async snapshotInstance(spec: Ref, snapshotId: string): Promise<SnapshotResult> {
       return steps.run('snapshotInstance', spec.instanceId, (t) => {
         t.progress('snapshotting', { snapshotId });
         return driverFor(spec.kind).snapshot(spec.instanceId, snapshotId);
+      });
+    },
+
+    /**
+     * A move's steps on its source as one activity (one dispatch and one workflow task where there were
+     * two): the snapshot it restores from, if asked (`snapshotId`), then the power-off and the network's
+     * removal, each a phase named in the heartbeat details. A retry runs both again: a second snapshot
+     * under the same id replaces the first, taken from a copy that may be stopped by then.
+     */
+    async snapshotAndStop(spec: Ref, snapshotId: string | null): Promise<SnapshotResult | null> {
+      return steps.run('snapshotAndStop', spec.instanceId, async (t) => {
+        const driver = driverFor(spec.kind);
+        const made = snapshotId ? await t.phase('snapshotInstance', () => driver.snapshot(spec.instanceId, snapshotId)) : null;
+        await t.phase('stopInstance', () => powerOff(driver, spec.instanceId));
+        return made;
       });
     },
 

@@ -449,6 +449,15 @@ export class FakeWorld {
         w.frozen.add(key(spec.instanceId)); w.frozen.delete(key(spec.instanceId));
         return { location: `loc-${snapshotId}`, digest: 'sha256:x', consistency: 'filesystem' };
       },
+      async snapshotAndStop(spec: { instanceId: string }, snapshotId: string | null) {
+        // A snapshot that fails half way leaves the copy frozen, as a guest agent's freeze would.
+        if (snapshotId) w.frozen.add(key(spec.instanceId));
+        w.point(spec.instanceId, 'host.snapshotAndStop:snapshotInstance');
+        w.frozen.delete(key(spec.instanceId));
+        w.point(spec.instanceId, 'host.snapshotAndStop:stopInstance');
+        if (w.copies.has(key(spec.instanceId))) w.copies.set(key(spec.instanceId), 'stopped');
+        return snapshotId ? { location: `loc-${snapshotId}`, digest: 'sha256:x', consistency: 'filesystem' } : null;
+      },
       async endSnapshot(spec: { instanceId: string }) { w.frozen.delete(key(spec.instanceId)); },
       async destroyInstance(spec: { instanceId: string }) { w.copies.delete(key(spec.instanceId)); },
       async convergeInstance(spec: { instanceId: string; memoryMb: number }, want: SettledState, conformSize = false) {

@@ -58,6 +58,23 @@ describe('sim driver', () => {
     expect(driver.addresses()).toEqual(['10.70.0.10']);
   });
 
+  test('a move\'s source step snapshots, then powers the copy off and takes it off its network; twice, or without a snapshot, the same', async () => {
+    const driver = new SimDriver('docker', { registry: '127.0.0.1:5000', latencies: DOCKER_LIKE, scale: 0 });
+    const host = createHostActivities({ hostId: 'sim-unit', drivers: { docker: driver } });
+    await act(() => host.buildInstance(spec('i-5')));
+    const phases: string[] = [];
+    const made = await withPhases(phases, () => host.snapshotAndStop(spec('i-5'), 'snap-5'));
+    expect(made).toMatchObject({ location: '127.0.0.1:5000/snapshots/i-5:snap-5', consistency: expect.any(String) });
+    expect(phases).toEqual(['starting', 'snapshotInstance', 'stopInstance']);
+    expect((await inventory(host, false)).objects).toEqual([expect.objectContaining({ instanceId: 'i-5', state: 'stopped', attached: false })]);
+    expect(driver.addresses()).toEqual([]);
+    expect((await act(() => host.snapshotAndStop(spec('i-5'), 'snap-5')))?.location).toBe(made?.location);
+    phases.length = 0;
+    expect(await withPhases(phases, () => host.snapshotAndStop(spec('i-5'), null))).toBeNull();
+    expect(phases).toEqual(['starting', 'stopInstance']);
+    expect((await inventory(host, false)).objects).toEqual([expect.objectContaining({ instanceId: 'i-5', state: 'stopped', attached: false })]);
+  });
+
   test('a move\'s build on its target replaces what an earlier visit left there, and starts the copy only if the instance ran', async () => {
     const driver = new SimDriver('docker', { registry: '127.0.0.1:5000', latencies: DOCKER_LIKE, scale: 0 });
     const host = createHostActivities({ hostId: 'sim-unit', drivers: { docker: driver } });
