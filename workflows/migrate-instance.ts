@@ -110,7 +110,11 @@ export async function migrateInstance(input: MigrateInput): Promise<MigrateResul
         if (input.snapshot !== 'latest' && input.snapshot !== 'none') restore = await control.snapshotRestore(op, input.snapshot);
         if (sourceAlive && source) {
           const snapshotId = input.snapshot === 'latest' ? uuid4() : null;
-          if (snapshotId) await control.createSnapshotRow(op, instanceId, snapshotId);
+          if (snapshotId) {
+            await control.createSnapshotRow(op, instanceId, snapshotId);
+            // A snapshot made before the step failed (at its stop, say) is never ready: its data goes (a ready one stays).
+            saga.add('discard the snapshot data', () => control.discardSnapshot(op, snapshotId));
+          }
           // Undone only if the source took the step (a step it never took froze and stopped nothing).
           let taken = false;
           saga.add('bring the source back', async () => {

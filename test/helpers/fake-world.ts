@@ -42,6 +42,8 @@ export class FakeWorld {
   copySize = new Map<string, number>();
   frozen = new Set<string>();
   snapshots = new Map<string, { instanceId: string; state: string }>();
+  /** Snapshot ids whose data a move's source step stored (in the registry or the image store). */
+  snapshotData = new Set<string>();
   stale = new Set<string>();
   hostState = new Map<string, string>([['h1', 'enabled'], ['h2', 'enabled'], ['h4', 'enabled']]);
   fencedHosts = new Set<string>();
@@ -310,7 +312,7 @@ export class FakeWorld {
       async createSnapshotRow(op: OpRef, id: string, snapshotId: string) { w.assertRun(op); w.snapshots.set(snapshotId, { instanceId: id, state: 'pending' }); },
       async markSnapshotReady(op: OpRef, snapshotId: string) { w.assertRun(op); w.snapshots.get(snapshotId)!.state = 'ready'; },
       async markSnapshotFailed(op: OpRef, snapshotId: string) { w.assertRun(op); const s = w.snapshots.get(snapshotId); if (s && s.state !== 'ready') s.state = 'failed'; },
-      async discardSnapshot(op: OpRef, snapshotId: string) { w.assertRun(op); void snapshotId; },
+      async discardSnapshot(op: OpRef, snapshotId: string) { w.assertRun(op); if (w.snapshots.get(snapshotId)?.state !== 'ready') w.snapshotData.delete(snapshotId); },
       async latestSnapshot(op: OpRef, id: string) {
         w.assertRun(op);
         const ready = [...w.snapshots.entries()].filter(([, s]) => s.instanceId === id && s.state === 'ready');
@@ -453,6 +455,7 @@ export class FakeWorld {
         // A snapshot that fails half way leaves the copy frozen, as a guest agent's freeze would.
         if (snapshotId) w.frozen.add(key(spec.instanceId));
         w.point(spec.instanceId, 'host.snapshotAndStop:snapshotInstance');
+        if (snapshotId) w.snapshotData.add(snapshotId);
         w.frozen.delete(key(spec.instanceId));
         w.point(spec.instanceId, 'host.snapshotAndStop:stopInstance');
         if (w.copies.has(key(spec.instanceId))) w.copies.set(key(spec.instanceId), 'stopped');

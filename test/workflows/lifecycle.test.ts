@@ -359,13 +359,15 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
     expect(world.calls.get(inst.id)).not.toContain('host.stopInstance');
   });
 
-  test('migrate: the source\'s snapshot and stop are one host step; failing at either phase, the source is thawed and as it was, the snapshot failed', async () => {
+  test('migrate: the source\'s snapshot and stop are one host step; failing at either phase, the source is thawed and as it was, the snapshot failed and its data gone', async () => {
     for (const prior of ['running', 'stopped'] as const) {
       const inst = world.placed(prior);
       const op = world.addOp('migrate', { instanceId: inst.id }, prior);
       expect(await drive(migrateInstance, { operationId: op.id, instanceId: inst.id, snapshot: 'latest' }, inst.id)).toBe('succeeded');
       const host = (world.steps.get(inst.id) ?? []).filter((x) => x.startsWith('host.'));
       expect([prior, host]).toEqual([prior, ['host.snapshotAndStop', 'host.buildCopy', 'host.destroyInstance']]);
+      const made = [...world.snapshots.entries()].filter(([, x]) => x.instanceId === inst.id);
+      expect([prior, made.map(([, x]) => x.state), world.snapshotData.has(made[0]![0])]).toEqual([prior, ['ready'], true]);
       for (const point of ['host.snapshotAndStop:snapshotInstance', 'host.snapshotAndStop:stopInstance']) {
         const again = world.placed(prior);
         const failing = world.addOp('migrate', { instanceId: again.id }, prior);
@@ -373,7 +375,10 @@ describe('every operation ends consistent, whatever step fails or is cancelled',
         expect([prior, point, await drive(migrateInstance, { operationId: failing.id, instanceId: again.id, snapshot: 'latest' }, again.id)]).toEqual([prior, point, 'failed']);
         expect([prior, point, again]).toEqual([prior, point, expect.objectContaining({ state: prior, host: 'h1', target: null, targetHeld: false })]);
         expect([prior, point, world.copies.get(`h1:${again.id}`), world.frozen.has(`h1:${again.id}`)]).toEqual([prior, point, prior, false]);
-        expect([...world.snapshots.values()].filter((x) => x.instanceId === again.id).map((x) => x.state)).toEqual(['failed']);
+        const snapshots = [...world.snapshots.entries()].filter(([, x]) => x.instanceId === again.id);
+        expect(snapshots.map(([, x]) => x.state)).toEqual(['failed']);
+        // A snapshot made before the stop failed is not kept as data nobody names.
+        expect([prior, point, world.snapshotData.has(snapshots[0]![0])]).toEqual([prior, point, false]);
         consistent(again);
       }
     }
